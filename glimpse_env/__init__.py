@@ -1,0 +1,36 @@
+"""glimpse-env: image classification through a movable multi-resolution glimpse, as Gymnasium envs.
+
+>>> import gymnasium as gym
+>>> import glimpse_env  # registers the GlimpseEnv-* ids
+>>> "GlimpseEnv-cluttered60-v0" in gym.registry
+True
+"""
+
+from glimpse_env.config import GlimpseConfig
+from glimpse_env.core import EpisodeState, GlimpseCore, StepResult
+from glimpse_env.env import GlimpseEnv
+from glimpse_env.registration import PRESETS, register_envs
+from glimpse_env.rewards import Reward, RewardInput, available_rewards, make_reward, register_reward
+from glimpse_env.sensor import extract_glimpses
+from glimpse_env.vector import GlimpseVectorEnv
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "EpisodeState",
+    "GlimpseConfig",
+    "GlimpseCore",
+    "GlimpseEnv",
+    "GlimpseVectorEnv",
+    "Reward",
+    "RewardInput",
+    "StepResult",
+    "available_rewards",
+    "extract_glimpses",
+    "make_reward",
+    "register_envs",
+    "register_reward",
+]
+
+register_envs()

@@ -1,0 +1,167 @@
+"""GlimpseVectorEnv: the gymnasium VectorEnv, ``num_envs`` episodes as one batch of the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from glimpse_env.actions import action_space, observation_space, parse_action
+from glimpse_env.config import GlimpseConfig
+from glimpse_env.core import EpisodeState, GlimpseCore
+from glimpse_env.env import end_of_episode_info, observation_from_state
+
+__all__ = ["GlimpseVectorEnv"]
+
+
+def _masked(values: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Gymnasium's vector info layout: every key beside a ``_key`` boolean mask."""
+    info: dict[str, np.ndarray] = {}
+    for key, value in values.items():
+        info[key] = value
+        info[f"_{key}"] = mask.copy()
+    return info
+
+
+class GlimpseVectorEnv(VectorEnv):
+    """``num_envs`` glimpse episodes stepped as one batch (no Python loop over the envs).
+
+    Made by ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point", **kwargs)``
+    with the same kwargs as :class:`~glimpse_env.env.GlimpseEnv`. Spaces, rewards and episodes
+    are those of the single env, batched; actions are dicts of arrays with a leading ``N``.
+
+    Autoreset: ``autoreset_mode="next_step"`` (gymnasium's default) resets a finished env on the
+    step after the one that ended it (that step's reward is 0 and its action ignored);
+    ``"same_step"`` resets at once and puts the last observation and info in
+    ``info["final_obs"]`` / ``info["final_info"]``. End-of-episode infos (``label``,
+    ``correct``, ``belief``) come as arrays with ``_key`` masks.
+
+    Seeding: ``reset(seed=s)`` seeds one generator for the whole batch, so env 0 of a
+    ``num_envs=1`` vector env plays exactly the episodes of ``GlimpseEnv`` reset with ``seed=s``.
+
+    Args:
+        num_envs: the batch size.
+        max_episode_steps: truncate episodes after this many steps (None: never; episodes end
+            after ``num_glimpses`` steps anyway).
+        autoreset_mode: ``"next_step"`` or ``"same_step"`` (or an ``AutoresetMode``).
+        render_mode: as the single env.
+        **kwargs: the fields of :class:`~glimpse_env.config.GlimpseConfig`.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": [], "render_fps": 4, "autoreset_mode": None}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError as err:
+            raise ValueError(
+                f"autoreset_mode must be 'next_step' or 'same_step', got {autoreset_mode!r}"
+            ) from err
+        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step', got {mode}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
+            )
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
+        self.render_mode = render_mode
+        self.num_envs = num_envs
+        self.max_episode_steps = max_episode_steps
+        self.config = GlimpseConfig.from_kwargs(**kwargs)
+        self.core = GlimpseCore(self.config)
+        self.single_observation_space = observation_space(self.core.glimpse_shape)
+        self.single_action_space = action_space(self.core.num_classes, self.config.early_stop)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._generator = torch.Generator(device=self.core.device)
+        self._seeded = False
+        self.state: EpisodeState | None = None
+        self._autoreset = torch.zeros(num_envs, dtype=torch.bool, device=self.core.device)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.core.classes
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Reset every env. A list of seeds is accepted; its first seeds the batch."""
+        if isinstance(seed, (list, tuple)):
+            seed = seed[0] if seed else None
+        super().reset(seed=seed)
+        if seed is not None:
+            self._generator.manual_seed(int(seed))
+        elif not self._seeded:
+            self._generator.manual_seed(int(self.np_random.integers(2**62)))
+        self._seeded = True
+        self.state = self.core.reset(self._generator, batch_size=self.num_envs)
+        self._autoreset.zero_()
+        return observation_from_state(self.state), {}
+
+    def step(
+        self, actions: dict[str, Any]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        location, logits, stop = parse_action(
+            actions, self.core.num_classes, self.config.early_stop, self.num_envs, self.core.device
+        )
+        return self.step_tensors(location, logits, stop)
+
+    def step_tensors(
+        self, location: torch.Tensor, logits: torch.Tensor, stop: torch.Tensor | None = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """:meth:`step` from validated tensors: location (N, 2), logits (N, n), stop (N,)."""
+        assert self.state is not None
+        state, result = self.core.step(self.state, location, logits, stop)
+        terminated, reward = result.terminated, result.reward
+        truncated = torch.zeros_like(terminated)
+        if self.max_episode_steps is not None:
+            truncated = (state.steps >= self.max_episode_steps) & ~terminated
+        done = terminated | truncated
+        info: dict[str, Any] = {}
+        if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP:
+            restart = self._autoreset
+            state = self.core.reset_where(state, restart, self._generator)
+            reward = torch.where(restart, torch.zeros_like(reward), reward)
+            done = done & ~restart
+            terminated, truncated = terminated & ~restart, truncated & ~restart
+            if done.any():
+                info = _masked(end_of_episode_info(state, result), done.cpu().numpy())
+            self.state, self._autoreset = state, done
+            obs = observation_from_state(state)
+        else:  # SAME_STEP: report the finished episodes, then restart them now
+            if done.any():
+                mask = done.cpu().numpy()
+                final_obs = observation_from_state(state)
+                objects = np.full(self.num_envs, None, dtype=object)
+                for i in np.flatnonzero(mask):
+                    objects[i] = {key: value[i] for key, value in final_obs.items()}
+                info = {
+                    "final_obs": objects,
+                    "_final_obs": mask.copy(),
+                    "final_info": _masked(end_of_episode_info(state, result), mask),
+                    "_final_info": mask.copy(),
+                }
+            self.state = self.core.reset_where(state, done, self._generator)
+            obs = observation_from_state(self.state)
+        return (
+            obs,
+            reward.cpu().numpy(),
+            terminated.cpu().numpy(),
+            truncated.cpu().numpy(),
+            info,
+        )
