@@ -113,15 +113,29 @@ def decode_flat(
     return flat[:, :2].clamp(-1, 1), flat[:, 2:].clamp(-1, 1) * logit_scale
 
 
-def discrete_grid(grid_size: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Centres of a ``G x G`` grid of cells covering [-1, 1]^2, row-major: ``(G*G, 2)`` (x, y).
+def discrete_grid(
+    size: int, patch_size: int, stride: int | None = None, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """Centres of the ``P x P`` patches at a ``stride`` over a ``size x size`` image.
 
-    >>> discrete_grid(2).tolist()
-    [[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]]
+    ``G = (size - P) // stride + 1`` positions per axis (stride default ``P // 2``): 8x8 patches
+    at stride 4 on 32x32 images give the 7x7 grid of Rangrej & Clark (2021).
+
+    Returns:
+        ``(G*G, 2)`` float32 locations ``(x, y)`` in [-1, 1], row-major (cell ``r*G + c``).
+
+    >>> discrete_grid(16, patch_size=8).tolist()[:4]  # centres at pixels 4, 8, 12
+    [[-0.5, -0.5], [0.0, -0.5], [0.5, -0.5], [-0.5, 0.0]]
     """
-    centres = (
-        torch.arange(grid_size, dtype=torch.float32, device=device) + 0.5
-    ) / grid_size * 2 - 1
+    stride = stride or max(patch_size // 2, 1)
+    if not 1 <= patch_size <= size or stride < 1:
+        raise ValueError(
+            f"need 1 <= patch_size <= size and stride >= 1, got size {size}, "
+            f"patch_size {patch_size}, stride {stride}"
+        )
+    count = (size - patch_size) // stride + 1
+    pixels = patch_size / 2 + stride * torch.arange(count, dtype=torch.float32, device=device)
+    centres = pixels / size * 2 - 1
     ys, xs = torch.meshgrid(centres, centres, indexing="ij")
     return torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
 
@@ -133,8 +147,9 @@ def decode_discrete(
 
     The chosen class gets logit ``confidence``, the others 0.
 
-    >>> loc, logits = decode_discrete(torch.tensor([7]), discrete_grid(2), 3, confidence=5.0)
-    >>> loc.tolist(), logits.tolist()
+    >>> grid = discrete_grid(16, patch_size=8)  # 3 x 3 cells
+    >>> loc, logits = decode_discrete(torch.tensor([7]), grid, 3, confidence=5.0)
+    >>> loc.tolist(), logits.tolist()  # cell 2 (row 0, column 2), class 1
     ([[0.5, -0.5]], [[0.0, 5.0, 0.0]])
     """
     action = action.reshape(-1).long()
