@@ -1,0 +1,120 @@
+"""The batched vector env: gymnasium 1.x vector semantics and equality with the single env."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from glimpse_env import GlimpseVectorEnv
+
+
+def batch_action(n_envs: int, rng: np.random.Generator, n: int = 10) -> dict[str, np.ndarray]:
+    return {
+        "location": rng.uniform(-1, 1, (n_envs, 2)).astype(np.float32),
+        "logits": rng.normal(size=(n_envs, n)).astype(np.float32),
+    }
+
+
+def test_spaces_and_metadata():
+    venv = GlimpseVectorEnv(num_envs=4, split="test", max_episode_steps=None)
+    assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    assert venv.single_observation_space["glimpse"].shape == (1, 8, 8)
+    assert venv.observation_space["glimpse"].shape == (4, 1, 8, 8)
+    assert venv.action_space["logits"].shape == (4, 10)
+    obs, _ = venv.reset(seed=0)
+    assert venv.observation_space.contains(obs)
+
+
+def test_single_env_and_one_env_batch_play_the_same_episodes():
+    """env 0 of a vector env seeded s == the single env seeded s, across autoresets."""
+    kwargs = {"split": "test", "reward": "correct_entropy"}
+    single = gym.make("GlimpseEnv-cluttered60-v0", **kwargs)
+    venv = gym.make_vec("GlimpseEnv-cluttered60-v0", num_envs=1,
+                        vectorization_mode="vector_entry_point", **kwargs)  # fmt: skip
+    obs_s, _ = single.reset(seed=11)
+    obs_v, _ = venv.reset(seed=11)
+    rng = np.random.default_rng(0)
+    single_done = False
+    for _ in range(20):  # two and a half episodes of 8 steps
+        np.testing.assert_array_equal(obs_s["glimpse"], obs_v["glimpse"][0])
+        action = batch_action(1, rng)
+        obs_v, reward_v, term_v, _trunc_v, info_v = venv.step(action)
+        if single_done:  # next-step autoreset: the vector env restarts on this step
+            obs_s, _ = single.reset()
+            assert reward_v[0] == 0 and not term_v[0]
+            single_done = False
+            continue
+        obs_s, reward_s, term_s, _, info_s = single.step({k: v[0] for k, v in action.items()})
+        assert reward_s == pytest.approx(float(reward_v[0]), abs=1e-6)
+        assert term_s == bool(term_v[0])
+        if term_s:
+            assert info_v["_label"][0] and info_v["label"][0] == info_s["label"]
+            assert info_v["correct"][0] == info_s["correct"]
+            single_done = True
+
+
+def test_next_step_autoreset_restarts_finished_envs_on_the_following_step():
+    venv = GlimpseVectorEnv(num_envs=3, split="test", num_glimpses=2)
+    venv.reset(seed=0)
+    rng = np.random.default_rng(1)
+    _, _, terminated, _, _ = venv.step(batch_action(3, rng))
+    assert not terminated.any()
+    _, _, terminated, _, info = venv.step(batch_action(3, rng))
+    assert terminated.all() and info["_correct"].all()
+    assert venv.state.t.tolist() == [2, 2, 2]
+    _, reward, terminated, _, info = venv.step(batch_action(3, rng))
+    assert not terminated.any() and (reward == 0).all() and info == {}
+    assert venv.state.t.tolist() == [1, 1, 1]  # new episodes, first glimpse
+
+
+def test_same_step_autoreset_reports_final_observations():
+    venv = GlimpseVectorEnv(num_envs=2, split="test", num_glimpses=1, autoreset_mode="same_step")
+    venv.reset(seed=0)
+    _obs, _, terminated, _, info = venv.step(batch_action(2, np.random.default_rng(0)))
+    assert terminated.all() and info["_final_obs"].all()
+    assert info["final_obs"][0]["glimpse"].shape == (1, 8, 8)
+    assert set(info["final_info"]) >= {"label", "_label", "correct", "belief"}
+    assert venv.state.t.tolist() == [1, 1] and venv.state.steps.tolist() == [0, 0]
+
+
+def test_max_episode_steps_truncates():
+    venv = gym.make_vec("GlimpseEnv-v0", num_envs=2, vectorization_mode="vector_entry_point",
+                        max_episode_steps=3, split="test")  # fmt: skip
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        _, _, terminated, truncated, _ = venv.step(batch_action(2, rng))
+        assert not truncated.any()
+    _, _, terminated, truncated, _ = venv.step(batch_action(2, rng))
+    assert truncated.all() and not terminated.any()
+
+
+def test_batched_episodes_use_different_images():
+    venv = GlimpseVectorEnv(num_envs=64, split="test")
+    venv.reset(seed=0)
+    assert len(torch.unique(venv.state.index)) > 50
+
+
+def test_bad_batched_actions_are_refused_and_the_env_keeps_working():
+    venv = GlimpseVectorEnv(num_envs=2, split="test")
+    venv.reset(seed=0)
+    bad = batch_action(2, np.random.default_rng(0))
+    bad["logits"][1, 3] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        venv.step(bad)
+    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        venv.step({"location": np.zeros((3, 2)), "logits": np.zeros((2, 10))})
+    venv.step(batch_action(2, np.random.default_rng(0)))
+    assert venv.state.t.tolist() == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"num_envs": 0}, "num_envs"), ({"autoreset_mode": "disabled"}, "autoreset_mode"),
+     ({"bogus": 1}, "unknown GlimpseEnv argument")],
+)  # fmt: skip
+def test_bad_vector_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GlimpseVectorEnv(**{"split": "test", **kwargs})
