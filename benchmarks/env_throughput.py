@@ -12,7 +12,7 @@ Prints two markdown tables from one run:
 
 Usage::
 
-    GLIMPSE_ENV_DATA=../shared/data python benchmarks/env_throughput.py [--quick]
+    GLIMPSE_ENV_DATA=../shared/data python benchmarks/env_throughput.py [--quick] [--threads N]
 """
 
 from __future__ import annotations
@@ -129,7 +129,14 @@ def env_table(min_seconds: float) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="0.2 s per measurement, not 2 s")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch intra-op threads (default: torch's choice). On a machine shared with other "
+        "work, 1 avoids the large slow-downs of oversubscribed threads.",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     seconds = 0.2 if args.quick else 2.0
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "

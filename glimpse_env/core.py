@@ -222,7 +222,8 @@ class GlimpseCore:
 
         Args:
             state: the running episodes.
-            location: ``(B, 2)`` where to look next, in ``[-1, 1]`` (ignored at the last step).
+            location: ``(B, 2)`` where to look next; clipped to ``[-1, 1]`` (ignored at the last
+                step).
             logits: ``(B, n)`` the class belief (any real numbers; softmax gives the belief).
             stop: ``(B,)`` bool, end the episode now (only with ``early_stop=True``).
 
@@ -243,12 +244,18 @@ class GlimpseCore:
                 f"reward {self.reward_fn!r} returned {shape}, expected a ({state.batch_size},) "
                 "tensor"
             )
-        location = location.to(device=self.device, dtype=torch.float32)
+        location = location.to(device=self.device, dtype=torch.float32).clamp(-1.0, 1.0)
         moved = ~terminal
-        new_location = torch.where(moved[:, None], location, state.location)
-        glimpse = torch.where(
-            moved[:, None, None, None], self.glimpse(state.table, new_location), state.glimpse
-        )
+        # Episodes of one batch usually move or end together: skip the merge (or the glimpse).
+        if bool(moved.all()):
+            new_location, glimpse = location, self.glimpse(state.table, location)
+        elif not bool(moved.any()):
+            new_location, glimpse = state.location, state.glimpse
+        else:
+            new_location = torch.where(moved[:, None], location, state.location)
+            glimpse = torch.where(
+                moved[:, None, None, None], self.glimpse(state.table, new_location), state.glimpse
+            )
         new_state = replace(
             state,
             t=state.t + moved.long(),
@@ -273,6 +280,8 @@ class GlimpseCore:
         if len(rows) == 0:
             return state
         fresh = self.reset(generator, batch_size=len(rows))
+        if len(rows) == state.batch_size:  # every episode restarts (they all have T steps)
+            return fresh
         merged = {}
         for f in fields(EpisodeState):
             old = getattr(state, f.name)

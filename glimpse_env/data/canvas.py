@@ -141,14 +141,15 @@ def make_canvases(
         if sources is None:
             raise ValueError("make_canvases needs the source images when clutter > 0")
         c, k = spec.clutter_size, spec.clutter
-        flat_sources = sources.flatten(2)  # (N, C, H*W)
-        # Gather each piece from its source image: (B, K, C, c*c).
+        # Gather only the pieces' pixels from the sources, as flat indices into (N, C, H*W):
+        # (B, C, K, c*c), without copying whole source images.
         crop_index = _paste_index(params.clutter_crop, c, c, width)  # (B, K, c*c)
-        pieces = flat_sources[params.clutter_source]  # (B, K, C, H*W)
-        pieces = pieces.gather(3, crop_index[:, :, None, :].expand(-1, -1, channels, -1))
+        plane = torch.arange(channels, device=images.device)[None, :, None, None] * (height * width)
+        start = params.clutter_source[:, None, :, None] * (channels * height * width)
+        pieces = sources.reshape(-1)[start + plane + crop_index[:, None]]
+        pieces = pieces.reshape(batch, channels, k * c * c)
         target = _paste_index(params.clutter_offset, c, c, side)  # (B, K, c*c)
         target = target[:, None].expand(-1, channels, -1, -1).reshape(batch, channels, k * c * c)
-        pieces = pieces.permute(0, 2, 1, 3).reshape(batch, channels, k * c * c)
         canvas.scatter_reduce_(2, target, pieces, reduce="amax")
     target = _paste_index(params.offset, height, width, side)  # (B, H*W)
     target = target[:, None].expand(-1, channels, -1)
