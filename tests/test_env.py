@@ -240,3 +240,14 @@ def test_information_gain_episode_sums_to_log_p_plus_log_n(mnist_env):
         _, reward, terminated, _, info = env.step(act(logits=logits))
         total += reward
     assert total == pytest.approx(math.log(info["belief"][label]) + math.log(10), abs=1e-5)
+
+
+def test_observations_are_copies_of_the_state(mnist_env):
+    obs, _ = mnist_env.reset(seed=0)
+    obs["glimpse"][:] = 7.0
+    state = mnist_env.unwrapped.state
+    assert float(state.glimpse.max()) <= 1.0
+    for _ in range(6):  # the final observation repeats the last glimpse: still a new array
+        previous = obs
+        obs, *_ = mnist_env.step(act())
+        assert not np.shares_memory(previous["glimpse"], obs["glimpse"])
