@@ -104,10 +104,6 @@ class DatasetSpec:
     how_to_get: str = ""
 
 
-def _idx_files(prefix: str) -> tuple[str, str]:
-    return (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
-
-
 def _read_idx(paths: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
     return read_idx_pair(paths[0], paths[1])
 
@@ -130,23 +126,37 @@ def _torchvision_download(class_name: str) -> Callable[[Path, str], None]:
 
 
 _DIGITS = tuple(str(i) for i in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")  # fmt: skip
+_ONLINE = "run once with internet access (torchvision downloads it)"
+
+
+def _mnist_family(
+    torchvision_class: str, classes: tuple[str, ...], how_to_get: str, system_dir: str
+) -> DatasetSpec:
+    """MNIST and its look-alikes: four IDX files in ``ROOT/<torchvision_class>/raw``."""
+    idx = lambda prefix: (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")  # noqa: E731
+    return DatasetSpec(
+        folder=f"{torchvision_class}/raw",
+        files={"train": idx("train"), "test": idx("t10k")},
+        read=_read_idx,
+        classes=classes,
+        download=_torchvision_download(torchvision_class),
+        system_dirs=(system_dir,),
+        how_to_get=how_to_get,
+    )
+
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec(
-        folder="MNIST/raw",
-        files={"train": _idx_files("train"), "test": _idx_files("t10k")},
-        read=_read_idx,
-        classes=_DIGITS,
-        download=_torchvision_download("MNIST"),
-        system_dirs=("/usr/share/datasets/mnist",),
-        how_to_get="run once with internet access (torchvision downloads it), or copy the IDX "
-        "files from http://yann.lecun.com/exdb/mnist/ into that folder",
+    "mnist": _mnist_family(
+        "MNIST",
+        _DIGITS,
+        f"{_ONLINE}, or copy the IDX files from http://yann.lecun.com/exdb/mnist/ into that folder",
+        "/usr/share/datasets/mnist",
     ),
-    "fashion": DatasetSpec(
-        folder="FashionMNIST/raw",
-        files={"train": _idx_files("train"), "test": _idx_files("t10k")},
-        read=_read_idx,
-        classes=(
+    "fashion": _mnist_family(
+        "FashionMNIST",
+        (
             "T-shirt/top",
             "Trouser",
             "Pullover",
@@ -158,18 +168,14 @@ DATASETS: dict[str, DatasetSpec] = {
             "Bag",
             "Ankle boot",
         ),
-        download=_torchvision_download("FashionMNIST"),
-        system_dirs=("/usr/share/datasets/fashion-mnist",),
-        how_to_get="on Debian/Ubuntu `apt-get install dataset-fashion-mnist`, or run once with "
-        "internet access (torchvision downloads it)",
+        f"on Debian/Ubuntu `apt-get install dataset-fashion-mnist`, or {_ONLINE}",
+        "/usr/share/datasets/fashion-mnist",
     ),
-    "kmnist": DatasetSpec(
-        folder="KMNIST/raw",
-        files={"train": _idx_files("train"), "test": _idx_files("t10k")},
-        read=_read_idx,
-        classes=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
-        download=_torchvision_download("KMNIST"),
-        how_to_get="run once with internet access (torchvision downloads it)",
+    "kmnist": _mnist_family(
+        "KMNIST",
+        ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+        _ONLINE,
+        "/usr/share/datasets/kmnist",
     ),
     "cifar10": DatasetSpec(
         folder="cifar-10-batches-py",
@@ -188,8 +194,8 @@ DATASETS: dict[str, DatasetSpec] = {
             "truck",
         ),
         download=_torchvision_download("CIFAR10"),
-        how_to_get="run once with internet access (torchvision downloads it), or unpack "
-        "cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html into the root",
+        how_to_get=f"{_ONLINE}, or unpack cifar-10-python.tar.gz from "
+        "https://www.cs.toronto.edu/~kriz/cifar.html into the root",
     ),
     "svhn": DatasetSpec(
         folder="SVHN",
@@ -197,8 +203,8 @@ DATASETS: dict[str, DatasetSpec] = {
         read=lambda paths: read_svhn_mat(paths[0]),
         classes=_DIGITS,
         download=_torchvision_download("SVHN"),
-        how_to_get="run once with internet access (torchvision downloads it), or copy "
-        "train_32x32.mat / test_32x32.mat from http://ufldl.stanford.edu/housenumbers/",
+        how_to_get=f"{_ONLINE}, or copy train_32x32.mat / test_32x32.mat from "
+        "http://ufldl.stanford.edu/housenumbers/",
     ),
 }
 
