@@ -11,6 +11,7 @@ import torch
 from glimpse_env.actions import action_space, observation_space, parse_action
 from glimpse_env.config import GlimpseConfig
 from glimpse_env.core import EpisodeState, GlimpseCore, StepResult
+from glimpse_env.render import EpisodeRenderer
 
 __all__ = ["GlimpseEnv", "end_of_episode_info", "observation_from_state"]
 
@@ -78,6 +79,14 @@ class GlimpseEnv(gym.Env):
     scale_factor, initial_location, reward, reward_kwargs, early_stop, fixed_canvases,
     canvas_seed, device), plus ``render_mode``. Unknown names raise ValueError.
 
+    ## Rendering
+
+    ``render_mode="rgb_array"``: :meth:`render` returns an ``(H, W, 3)`` uint8 frame (the image
+    enlarged with the squares of every scale, the numbered path of earlier locations, the
+    glimpse patches, the belief bars; see :mod:`glimpse_env.render`). ``"human"``: the same
+    picture in a pygame window at ``metadata["render_fps"]``, redrawn on every reset and step.
+    With ``render_mode=None`` no history is kept.
+
     ## Example
 
     >>> import gymnasium as gym, glimpse_env, torch
@@ -94,7 +103,7 @@ class GlimpseEnv(gym.Env):
     (True, ['belief', 'correct', 'label'])
     """
 
-    metadata: dict[str, Any] = {"render_modes": [], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         self.config = GlimpseConfig.from_kwargs(**kwargs)
@@ -110,6 +119,11 @@ class GlimpseEnv(gym.Env):
         self._generator = torch.Generator(device=self.core.device)
         self._seeded = False
         self.state: EpisodeState | None = None
+        self.renderer: EpisodeRenderer | None = None
+        if render_mode is not None:
+            self.renderer = EpisodeRenderer(
+                self.core, render_mode, window_title=self.core.dataset_name
+            )
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -129,6 +143,10 @@ class GlimpseEnv(gym.Env):
         if options and "index" in options:
             index = torch.tensor([int(options["index"])])
         self.state = self.core.reset(self._generator, batch_size=1, index=index)
+        if self.renderer is not None:
+            self.renderer.on_reset(self.state)
+            if self.render_mode == "human":
+                self.render()
         return self._observation(), {}
 
     def step(
@@ -140,6 +158,10 @@ class GlimpseEnv(gym.Env):
             action, self.core.num_classes, self.config.early_stop, device=self.core.device
         )
         self.state, result = self.core.step(self.state, location, logits, stop)
+        if self.renderer is not None:
+            self.renderer.on_step(self.state, result)
+            if self.render_mode == "human":
+                self.render()
         terminated = bool(result.terminated[0])
         info: dict[str, Any] = {}
         if terminated:
@@ -150,6 +172,25 @@ class GlimpseEnv(gym.Env):
                 "belief": batch_info["belief"][0],
             }
         return self._observation(), float(result.reward[0]), terminated, False, info
+
+    def render(self) -> np.ndarray | None:
+        """The frame ``(H, W, 3)`` uint8 (``rgb_array``), or draw it in the window (``human``).
+
+        Before the first reset the frame is empty but has the same size.
+        """
+        if self.renderer is None:
+            gym.logger.warn(
+                "render() called with render_mode=None; make the env with "
+                'render_mode="rgb_array" or "human"'
+            )
+            return None
+        return self.renderer.render(self.metadata["render_fps"])
+
+    def close(self) -> None:
+        """Close the pygame window, if one is open."""
+        if self.renderer is not None:
+            self.renderer.close()
+        super().close()
 
     def _observation(self) -> dict[str, np.ndarray]:
         assert self.state is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -13,6 +14,7 @@ from glimpse_env.actions import action_space, observation_space, parse_action
 from glimpse_env.config import GlimpseConfig
 from glimpse_env.core import EpisodeState, GlimpseCore
 from glimpse_env.env import end_of_episode_info, observation_from_state
+from glimpse_env.render import EpisodeRenderer
 
 __all__ = ["GlimpseVectorEnv"]
 
@@ -42,16 +44,27 @@ class GlimpseVectorEnv(VectorEnv):
     Seeding: ``reset(seed=s)`` seeds one generator for the whole batch, so env 0 of a
     ``num_envs=1`` vector env plays exactly the episodes of ``GlimpseEnv`` reset with ``seed=s``.
 
+    Rendering: with ``render_mode="rgb_array"`` :meth:`render` returns one ``(H, W, 3)`` uint8
+    frame, a grid of the frames of the first ``render_envs`` envs (row-major, as many columns
+    as rows or one more); ``"human"`` shows that grid in a pygame window on every step. With
+    ``autoreset_mode="same_step"`` a finished episode's tile is replaced by the next episode at
+    once, so its last frame is not shown.
+
     Args:
         num_envs: the batch size.
         max_episode_steps: truncate episodes after this many steps (None: never; episodes end
             after ``num_glimpses`` steps anyway).
         autoreset_mode: ``"next_step"`` or ``"same_step"`` (or an ``AutoresetMode``).
         render_mode: as the single env.
+        render_envs: how many envs (the first) :meth:`render` draws, at most ``num_envs``.
         **kwargs: the fields of :class:`~glimpse_env.config.GlimpseConfig`.
     """
 
-    metadata: dict[str, Any] = {"render_modes": [], "render_fps": 4, "autoreset_mode": None}
+    metadata: dict[str, Any] = {
+        "render_modes": ["human", "rgb_array"],
+        "render_fps": 4,
+        "autoreset_mode": None,
+    }
 
     def __init__(
         self,
@@ -59,6 +72,7 @@ class GlimpseVectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        render_envs: int = 4,
         **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
@@ -88,6 +102,14 @@ class GlimpseVectorEnv(VectorEnv):
         self._seeded = False
         self.state: EpisodeState | None = None
         self._autoreset = torch.zeros(num_envs, dtype=torch.bool, device=self.core.device)
+        self.renderer: EpisodeRenderer | None = None
+        if render_mode is not None:
+            if isinstance(render_envs, bool) or not isinstance(render_envs, int) or render_envs < 1:
+                raise ValueError(f"render_envs must be a positive int, got {render_envs!r}")
+            rows = min(render_envs, num_envs)
+            self.renderer = EpisodeRenderer(
+                self.core, render_mode, rows, window_title=self.core.dataset_name
+            )
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -107,6 +129,9 @@ class GlimpseVectorEnv(VectorEnv):
         self._seeded = True
         self.state = self.core.reset(self._generator, batch_size=self.num_envs)
         self._autoreset.zero_()
+        if self.renderer is not None:
+            self.renderer.on_reset(self.state)
+            self._render_human()
         return observation_from_state(self.state), {}
 
     def step(
@@ -133,7 +158,11 @@ class GlimpseVectorEnv(VectorEnv):
         info: dict[str, Any] = {}
         if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP:
             restart = self._autoreset
+            if self.renderer is not None:
+                self.renderer.on_step(state, result, ~restart)
             state = self.core.reset_where(state, restart, self._generator)
+            if self.renderer is not None:
+                self.renderer.on_reset(state, restart)
             reward = torch.where(restart, torch.zeros_like(reward), reward)
             done = done & ~restart
             terminated, truncated = terminated & ~restart, truncated & ~restart
@@ -155,7 +184,11 @@ class GlimpseVectorEnv(VectorEnv):
                     "_final_info": mask.copy(),
                 }
             self.state = self.core.reset_where(state, done, self._generator)
+            if self.renderer is not None:
+                self.renderer.on_step(state, result)
+                self.renderer.on_reset(self.state, done)
             obs = observation_from_state(self.state)
+        self._render_human()
         return (
             obs,
             reward.cpu().numpy(),
@@ -163,3 +196,25 @@ class GlimpseVectorEnv(VectorEnv):
             truncated.cpu().numpy(),
             info,
         )
+
+    def render(self) -> np.ndarray | None:
+        """The frames of the first ``render_envs`` envs as one grid, ``(H, W, 3)`` uint8.
+
+        In ``human`` mode the grid is drawn in the window and None is returned.
+        """
+        if self.renderer is None:
+            gym.logger.warn(
+                "render() called with render_mode=None; make the vector env with "
+                'render_mode="rgb_array" or "human"'
+            )
+            return None
+        return self.renderer.render(self.metadata["render_fps"])
+
+    def _render_human(self) -> None:
+        if self.render_mode == "human":
+            self.render()
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Close the pygame window, if one is open."""
+        if self.renderer is not None:
+            self.renderer.close()

@@ -1,0 +1,172 @@
+"""``glimpse-env gif`` and ``glimpse-env play``: watch episodes as a GIF, or play one yourself.
+
+::
+
+    glimpse-env gif GlimpseEnv-v0 --policy random --episodes 3 --out episodes.gif \\
+        --env-kwargs '{"split": "test"}'
+    glimpse-env play GlimpseEnv-cluttered60-v0 --env-kwargs '{"split": "test"}'
+
+The environment id may come first, as a positional argument, or as ``--env ID``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import glimpse_env  # noqa: F401  (registers the ids)
+from glimpse_env.cli_args import parse_args
+from glimpse_env.policies import Policy, load_policy
+from glimpse_env.recording import write_gif
+
+__all__ = ["GifArgs", "PlayArgs", "gif_main", "make_env", "play_main", "run_episode"]
+
+
+@dataclass
+class GifArgs:
+    """Write a GIF of episodes of a glimpse environment."""
+
+    env: str = "GlimpseEnv-v0"
+    """The environment id (may also be given as the first, positional argument)."""
+    policy: str = "random"
+    """Who acts: random, center, scan, or a policy file such as a RAM checkpoint."""
+    episodes: int = 3
+    """Episodes in the GIF, one after another."""
+    out: str = "episodes.gif"
+    """The GIF file to write."""
+    seed: int = 0
+    """Seed of the first reset (and of the random policy)."""
+    env_kwargs: str = "{}"
+    """Extra gym.make kwargs as JSON, e.g. '{"split": "test"}'."""
+    fps: float | None = None
+    """Frames per second; default the env's metadata["render_fps"]."""
+    end_pause: float = 1.0
+    """Seconds the last frame of each episode stays up."""
+    loop: int = 0
+    """Times a player loops the GIF (0: forever)."""
+
+
+@dataclass
+class PlayArgs:
+    """Play a glimpse environment yourself in a pygame window."""
+
+    env: str = "GlimpseEnv-v0"
+    """The environment id (may also be given as the first, positional argument)."""
+    seed: int | None = None
+    """Seed of the first reset (None: random)."""
+    episodes: int | None = None
+    """Stop after this many episodes (None: play until the window is closed)."""
+    env_kwargs: str = "{}"
+    """Extra gym.make kwargs as JSON, e.g. '{"split": "test"}'. early_stop defaults to true."""
+    fps: float = 30.0
+    """Window refresh rate."""
+
+
+def _positional_env(argv: Sequence[str]) -> list[str]:
+    """Accept ``ID ...`` for ``--env ID ...``."""
+    argv = list(argv)
+    if argv and not argv[0].startswith("-"):
+        return ["--env", argv[0], *argv[1:]]
+    return argv
+
+
+def make_env(
+    env_id: str, env_kwargs: str, render_mode: str, defaults: dict[str, Any] | None = None
+) -> gym.Env:
+    """``gym.make(env_id, render_mode=..., **defaults, **json.loads(env_kwargs))``.
+
+    Raises:
+        ValueError: ``env_kwargs`` is not a JSON object.
+    """
+    try:
+        kwargs = json.loads(env_kwargs)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--env-kwargs must be a JSON object, got {env_kwargs!r}: {err}") from err
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"--env-kwargs must be a JSON object, got {env_kwargs!r}")
+    return gym.make(env_id, render_mode=render_mode, **{**(defaults or {}), **kwargs})
+
+
+def run_episode(
+    env: gym.Env, policy: Policy, seed: int | None = None
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Play one episode with ``policy`` and collect its frames.
+
+    Returns:
+        ``(frames, info)``: the frame after the reset and after every step, each
+        ``(H, W, 3)`` uint8, and the last step's info.
+    """
+    obs, _ = env.reset(seed=seed)
+    frames = [env.render()]
+    state, episode_start = None, np.ones(1, bool)
+    done, info = False, {}
+    while not done:
+        action, state = policy.predict(obs, state, episode_start, deterministic=True)
+        obs, _, terminated, truncated, info = env.step(action)
+        frames.append(env.render())
+        episode_start = np.zeros(1, bool)
+        done = terminated or truncated
+    return frames, info
+
+
+def _fail(command: str, err: BaseException) -> int:
+    print(f"glimpse-env {command}: error: {err}", file=sys.stderr)
+    return 2
+
+
+_USER_ERRORS = (ValueError, FileNotFoundError, gym.error.Error)
+
+
+def gif_main(argv: Sequence[str] | None = None) -> int:
+    """``glimpse-env gif ID --policy P --episodes N --out FILE.gif [...]``."""
+    args = parse_args(
+        GifArgs, _positional_env(sys.argv[1:] if argv is None else argv), prog="glimpse-env gif"
+    )
+    if args.episodes < 1:
+        return _fail("gif", ValueError(f"--episodes must be at least 1, got {args.episodes}"))
+    try:
+        env = make_env(args.env, args.env_kwargs, "rgb_array")
+        policy = load_policy(args.policy, env, seed=args.seed)
+    except _USER_ERRORS as err:
+        return _fail("gif", err)
+    fps = args.fps or float(env.metadata.get("render_fps", 4))
+    frames: list[np.ndarray] = []
+    durations: list[float] = []
+    right = 0
+    for episode in range(args.episodes):
+        episode_frames, info = run_episode(env, policy, args.seed if episode == 0 else None)
+        frames += episode_frames
+        durations += [1000.0 / fps] * (len(episode_frames) - 1) + [
+            1000.0 / fps + 1000.0 * args.end_pause
+        ]
+        right += bool(info.get("correct", False))
+    env.close()
+    path = write_gif(args.out, frames, fps, args.loop, durations)
+    print(
+        f"wrote {path}: {args.episodes} episodes of {args.env} by {args.policy!r}, "
+        f"{len(frames)} frames, {right}/{args.episodes} right"
+    )
+    return 0
+
+
+def play_main(argv: Sequence[str] | None = None) -> int:
+    """``glimpse-env play ID [--seed S] [--episodes N] [--env-kwargs JSON]``."""
+    from glimpse_env.play import play
+
+    args = parse_args(
+        PlayArgs, _positional_env(sys.argv[1:] if argv is None else argv), prog="glimpse-env play"
+    )
+    try:
+        env = make_env(args.env, args.env_kwargs, "rgb_array", defaults={"early_stop": True})
+    except _USER_ERRORS as err:
+        return _fail("play", err)
+    session = play(env, seed=args.seed, max_episodes=args.episodes, fps=args.fps)
+    env.close()
+    print(f"score: {session.right}/{session.played} right")
+    return 0
