@@ -96,9 +96,12 @@ def build_parser(cls: type, prog: str | None = None, description: str | None = N
         if optional:
             base = convert
             convert = lambda s, base=base: None if s.lower() == "none" else base(s)  # noqa: E731
+        required = default is dataclasses.MISSING
         parser.add_argument(
-            flag, dest=field.name, type=convert, default=default, choices=choices, help=help_text,
-            required=default is dataclasses.MISSING,
+            flag, dest=field.name, type=convert, choices=choices, required=required,
+            # A required flag shows no "(default: ...)" in --help.
+            default=argparse.SUPPRESS if required else default,
+            help=help_text if not required else f"{help_text} (required)",
         )  # fmt: skip
     return parser
 
