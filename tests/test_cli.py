@@ -1,0 +1,59 @@
+"""The command-line plumbing: dataclass flags and the command table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+
+from glimpse_env.cli import main
+from glimpse_env.cli_args import field_docs, parse_args
+
+
+@dataclass
+class Args:
+    """Train something."""
+
+    env: str = "GlimpseEnv-v0"
+    """The environment id."""
+    epochs: int = 10
+    """Passes over the data."""
+    lr: float = 1e-3
+    """Learning rate."""
+    cuda: bool = False
+    """Use the GPU."""
+    limit: int | None = None
+    """Stop after this many steps (none: no limit)."""
+    core: Literal["rnn", "lstm"] = "rnn"
+    """Recurrent core."""
+
+
+def test_field_docstrings_become_help():
+    assert field_docs(Args)["epochs"] == "Passes over the data."
+
+
+def test_flags_parse_into_the_dataclass():
+    args = parse_args(Args, ["--epochs", "3", "--lr", "0.5", "--cuda", "--limit", "7",
+                             "--core", "lstm"])  # fmt: skip
+    assert args == Args(epochs=3, lr=0.5, cuda=True, limit=7, core="lstm")
+    assert parse_args(Args, ["--limit", "none", "--no-cuda"]) == Args()
+
+
+def test_bad_flags_exit_with_usage(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(Args, ["--core", "gru"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_help_lists_commands(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "usage: glimpse-env" in out and "gif" in out
+
+
+def test_unknown_command_and_agent(capsys):
+    assert main(["fly"]) == 2
+    assert "unknown command 'fly'" in capsys.readouterr().err
+    assert main(["train", "robot"]) == 2
+    assert "name an agent" in capsys.readouterr().err
