@@ -17,10 +17,13 @@ __all__ = ["GlimpseEnv", "end_of_episode_info", "observation_from_state"]
 
 
 def observation_from_state(state: EpisodeState) -> dict[str, np.ndarray]:
-    """Batched observation dict of numpy arrays: glimpse ``(B, S*C, P, P)``, location ``(B, 2)``."""
+    """Batched observation dict of numpy arrays: glimpse ``(B, S*C, P, P)``, location ``(B, 2)``.
+
+    The arrays are copies: a caller who changes them in place cannot change the env's state.
+    """
     return {
-        "glimpse": state.glimpse.cpu().numpy(),
-        "location": state.location.cpu().numpy(),
+        "glimpse": state.glimpse.cpu().numpy().copy(),
+        "location": state.location.cpu().numpy().copy(),
     }
 
 
