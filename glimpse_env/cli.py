@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # command: ("module:function", one-line help); function(argv: list[str]) -> int | None
     "gif": ("glimpse_env.render_cli:gif_main", "write a GIF of episodes of a policy"),
     "play": ("glimpse_env.render_cli:play_main", "play an environment in a pygame window"),
+    "explain": ("agents.explain.cli:main", "explain what a RAM saw: reconstructions, information"),
 }
 """Commands without an agent word: ``glimpse-env gif ...``."""
 
