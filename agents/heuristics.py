@@ -1,7 +1,9 @@
 """Reference policies that look by a fixed rule: random, centre, fixed scan.
 
 They choose only where to look; their class belief is uniform (zero logits), so their guess is
-class 0 (a later issue adds classifiers for the guess). Each has Stable-Baselines3's
+class 0. For a guess worth comparing, :class:`ClassifierGuessPolicy` pairs one of them with a
+classifier trained on the glimpses it sees (:mod:`agents.glimpse_classifier`), and
+:class:`ChancePolicy` guesses uniformly at random (the chance level). Each has SB3's
 ``predict(observation, state=None, episode_start=None, deterministic=True) -> (action, state)``
 and returns the environment's native Dict action; a batched observation (``location`` of shape
 ``(B, 2)``) gives a batched action.
@@ -24,8 +26,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
-__all__ = ["DEFAULT_SCAN", "CenterPolicy", "FixedScanPolicy", "HeuristicPolicy", "RandomPolicy"]
+from agents.glimpse_classifier import GlimpseClassifier
+
+__all__ = [
+    "DEFAULT_SCAN",
+    "CenterPolicy",
+    "ChancePolicy",
+    "ClassifierGuessPolicy",
+    "FixedScanPolicy",
+    "HeuristicPolicy",
+    "RandomPolicy",
+]
 
 DEFAULT_SCAN: tuple[tuple[float, float], ...] = (
     (0.0, 0.0),
@@ -141,3 +154,76 @@ class FixedScanPolicy(HeuristicPolicy):
         if episode_start is not None:
             step = np.where(np.asarray(episode_start, bool).reshape(-1), 0, step)
         return self.scan[step % len(self.scan)], step + 1
+
+
+class ChancePolicy(RandomPolicy):
+    """Random locations and a uniformly random guess: the chance level (accuracy about 1/n).
+
+    Args:
+        num_classes, early_stop, seed: see :class:`RandomPolicy` (one generator for both).
+    """
+
+    def predict(
+        self,
+        observation: dict[str, np.ndarray],
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[dict[str, np.ndarray], Any]:
+        action, state = super().predict(observation, state, episode_start, deterministic)
+        action["logits"] = self.rng.standard_normal(action["logits"].shape).astype(np.float32)
+        return action, state
+
+
+class ClassifierGuessPolicy:
+    """Where a reference policy looks, with the guess of a classifier of what it has seen.
+
+    The state is ``(looker_state, hidden)``: the looker's own state and the classifier's
+    ``(B, H)`` float32 GRU state, cleared where ``episode_start`` is true (or ``state`` is None).
+
+    Args:
+        looker: the policy that chooses the locations (its logits are replaced).
+        classifier: a :class:`~agents.glimpse_classifier.GlimpseClassifier` trained on the
+            glimpses ``looker``'s rule sees.
+    """
+
+    def __init__(self, looker: HeuristicPolicy, classifier: GlimpseClassifier) -> None:
+        self.looker = looker
+        self.classifier = classifier.eval()
+        self.device = next(classifier.parameters()).device
+
+    @torch.no_grad()
+    def predict(
+        self,
+        observation: dict[str, np.ndarray],
+        state: tuple[Any, np.ndarray] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[dict[str, np.ndarray], tuple[Any, np.ndarray]]:
+        """The looker's location and the classifier's logits after this glimpse.
+
+        Returns:
+            ``({"location": (2,) or (B, 2), "logits": (n,) or (B, n)}, state)``.
+        """
+        looker_state, hidden = (None, None) if state is None else state
+        action, looker_state = self.looker.predict(
+            observation, looker_state, episode_start, deterministic
+        )
+        glimpse, location = (
+            torch.as_tensor(np.asarray(observation[key], np.float32), device=self.device)
+            for key in ("glimpse", "location")
+        )
+        batched = location.ndim == 2
+        if not batched:
+            glimpse, location = glimpse[None], location[None]
+        previous = None
+        if hidden is not None:
+            previous = torch.as_tensor(hidden, device=self.device)
+            if episode_start is not None:
+                starts = np.broadcast_to(np.asarray(episode_start, bool), (len(location),))
+                keep = torch.as_tensor(~starts, dtype=torch.float32, device=self.device)
+                previous = previous * keep[:, None]
+        logits, new_hidden = self.classifier(glimpse, location, previous)
+        logits = logits.cpu().numpy().astype(np.float32)
+        action["logits"] = logits if batched else logits[0]
+        return action, (looker_state, new_hidden.cpu().numpy())

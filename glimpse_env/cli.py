@@ -17,11 +17,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gif": ("glimpse_env.render_cli:gif_main", "write a GIF of episodes of a policy"),
     "play": ("glimpse_env.render_cli:play_main", "play an environment in a pygame window"),
     "explain": ("agents.explain.cli:main", "explain what a RAM saw: reconstructions, information"),
+    "bench": ("agents.benchmark.cli:main", "train and evaluate agents x envs x seeds, report"),
 }
 """Commands without an agent word: ``glimpse-env gif ...``."""
 
 AGENT_COMMANDS: dict[str, dict[str, str]] = {
-    "train": {},
+    "train": {
+        "ppo": "agents.sb3.train:main_ppo",
+        "a2c": "agents.sb3.train:main_a2c",
+        "dqn": "agents.sb3.train:main_dqn",
+        "recurrent_ppo": "agents.sb3.train:main_recurrent_ppo",
+    },
     "eval": {},
 }
 """Commands followed by an agent name: ``glimpse-env train ram ...`` -> ``module:function``."""

@@ -8,10 +8,12 @@ one:
 - ``"random"``, ``"center"``, ``"scan"``: the reference policies of :mod:`agents.heuristics`;
 - any other spec is the path of a file, handed to the first registered loader whose
   ``can_load(path)`` is true. Built in: ``ram``, which loads a torch checkpoint through
-  ``agents.ram.RAMAgent.from_checkpoint(path, device="cpu")``. Other formats (a
-  Stable-Baselines3 ``.zip``, your own) plug in with :func:`register_policy_loader`, or from
-  another package through the ``glimpse_env.policy_loaders`` entry-point group (the entry point
-  names an object with ``can_load`` and ``load`` attributes).
+  ``agents.ram.RAMAgent.from_checkpoint(path, device="cpu")``, and ``sb3``, which loads a
+  Stable-Baselines3 ``.zip`` saved by ``glimpse-env train ppo|a2c|dqn|recurrent_ppo`` through
+  ``agents.sb3.policy.load_policy``. Other formats plug in with
+  :func:`register_policy_loader`, or from another package through the
+  ``glimpse_env.policy_loaders`` entry-point group (the entry point names an object with
+  ``can_load`` and ``load`` attributes).
 
 >>> import gymnasium as gym, glimpse_env, torch
 >>> from glimpse_env.data import ImageDataset
@@ -110,7 +112,24 @@ def _load_ram(path: Path, env: Any) -> Policy:
     return RAMAgent.from_checkpoint(str(path), device="cpu")
 
 
-_LOADERS: list[PolicyLoader] = [PolicyLoader("ram", is_torch_checkpoint, _load_ram)]
+def _is_sb3_model(path: Path) -> bool:
+    try:
+        from agents.sb3.metadata import can_load  # a zip peek; does not import SB3
+    except ImportError:
+        return False
+    return can_load(path)
+
+
+def _load_sb3(path: Path, env: Any) -> Policy:
+    from agents.sb3.policy import load_policy as load_sb3_policy
+
+    return load_sb3_policy(path, env)
+
+
+_LOADERS: list[PolicyLoader] = [
+    PolicyLoader("ram", is_torch_checkpoint, _load_ram),
+    PolicyLoader("sb3", _is_sb3_model, _load_sb3),
+]
 _entry_points_loaded = False
 
 
@@ -154,8 +173,8 @@ def _accepted_forms() -> str:
     return (
         f"accepted: {', '.join(repr(b) for b in BUILTIN_POLICIES)}, or the path of a policy "
         f"file that a registered loader reads (loaders: {names}; 'ram' reads a torch checkpoint "
-        "of agents.ram.RAMAgent; add formats such as Stable-Baselines3 .zip files with "
-        "glimpse_env.policies.register_policy_loader)"
+        "of agents.ram.RAMAgent, 'sb3' a .zip of glimpse-env train ppo|a2c|dqn|recurrent_ppo; "
+        "add formats with glimpse_env.policies.register_policy_loader)"
     )
 
 

@@ -1,0 +1,192 @@
+"""The benchmark's built-in agents: SB3 baselines, reference policies, chance, RAM.
+
+Every entry trains within the cell's env-step budget and is evaluated by
+:func:`evaluate_cell` with the same protocol (:class:`agents.evaluation.EvalProtocol`).
+
+============== ==================================================================================
+ppo, a2c,      :func:`agents.sb3.train_sb3` with the defaults of :data:`agents.sb3.ALGOS`
+dqn,           (one batched :class:`~glimpse_env.sb3.GlimpseSB3VecEnv` of 16 envs)
+recurrent_ppo
+random         random locations, guess of a GRU classifier trained on the glimpses they give
+center         centre locations, guess of a GRU classifier trained on the glimpses they give
+chance         random locations, random guess (no training)
+ram            :func:`agents.ram.train.train` for ``budget // (images * T)`` epochs (at least 1)
+============== ==================================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agents.benchmark.cells import CellResult, register_agent
+from agents.evaluation import EvalProtocol, PredictPolicy, evaluate_policy, make_core
+from glimpse_env.core import GlimpseCore
+
+__all__ = ["evaluate_cell", "make_eval_core"]
+
+
+def make_eval_core(
+    env_id: str, env_kwargs: dict[str, Any], eval_kwargs: dict[str, Any]
+) -> GlimpseCore:
+    """The test env's core for a cell: the training kwargs under the evaluation protocol."""
+    protocol = EvalProtocol.from_dict(eval_kwargs)
+    return make_core(env_id, **protocol.env_kwargs(env_kwargs))
+
+
+def evaluate_cell(
+    policy: PredictPolicy,
+    core: GlimpseCore,
+    eval_kwargs: dict[str, Any],
+    env_steps: int = 0,
+    train_time_s: float = 0.0,
+    curve: list[dict[str, Any]] | None = None,
+    info: dict[str, Any] | None = None,
+) -> CellResult:
+    """Evaluate ``policy`` on the test ``core`` with the protocol and fill a :class:`CellResult`."""
+    protocol = EvalProtocol.from_dict(eval_kwargs)
+    result = evaluate_policy(policy, core, protocol.episodes, protocol.seed, protocol.batch_size)
+    return CellResult(
+        accuracy=result.accuracy,
+        mean_return=result.mean_return,
+        eval_episodes=result.episodes,
+        env_steps=env_steps,
+        train_time_s=train_time_s,
+        eval_time_s=result.eval_time_s,
+        curve=list(curve or []),
+        info=dict(info or {}),
+    )
+
+
+def sb3_cell(
+    algo: str,
+    env_id: str,
+    seed: int,
+    budget: int,
+    env_kwargs: dict[str, Any],
+    eval_kwargs: dict[str, Any],
+) -> CellResult:
+    """An SB3 algorithm of :data:`agents.sb3.ALGOS` with its default hyperparameters."""
+    from agents.sb3.algos import ALGOS
+    from agents.sb3.train import train_sb3
+
+    run = train_sb3(algo, env_id, budget, seed, env_kwargs)
+    spec = ALGOS[algo]
+    info = {
+        "algo": spec.algo_class.__name__,
+        "policy": spec.policy,
+        "action": run.metadata.action,
+        "frame_stack": run.metadata.frame_stack,
+        "hyperparams": json.loads(json.dumps(spec.hyperparams, default=str)),
+    }
+    core = make_eval_core(env_id, env_kwargs, eval_kwargs)
+    return evaluate_cell(
+        run.policy, core, eval_kwargs, run.env_steps, run.train_time_s, run.curve.points, info
+    )
+
+
+def classifier_cell(
+    rule: str,
+    env_id: str,
+    seed: int,
+    budget: int,
+    env_kwargs: dict[str, Any],
+    eval_kwargs: dict[str, Any],
+) -> CellResult:
+    """Look by a fixed ``rule`` (random or center); guess with a classifier of those glimpses."""
+    from agents.glimpse_classifier import train_glimpse_classifier
+    from agents.heuristics import CenterPolicy, ClassifierGuessPolicy, RandomPolicy
+
+    run = train_glimpse_classifier(make_core(env_id, **env_kwargs), rule, budget, seed)
+    core = make_eval_core(env_id, env_kwargs, eval_kwargs)
+    n, early_stop = core.num_classes, core.config.early_stop
+    looker = RandomPolicy(n, early_stop, seed=seed) if rule == "random" else CenterPolicy(n)
+    policy = ClassifierGuessPolicy(looker, run.classifier)
+    return evaluate_cell(
+        policy,
+        core,
+        eval_kwargs,
+        run.env_steps,
+        run.train_time_s,
+        run.curve.points,
+        run.hyperparams,
+    )
+
+
+def chance_cell(
+    env_id: str,
+    seed: int,
+    budget: int,
+    env_kwargs: dict[str, Any],
+    eval_kwargs: dict[str, Any],
+) -> CellResult:
+    """Random locations and a random guess: no training, the chance level."""
+    from agents.heuristics import ChancePolicy
+
+    core = make_eval_core(env_id, env_kwargs, eval_kwargs)
+    policy = ChancePolicy(core.num_classes, core.config.early_stop, seed=seed)
+    return evaluate_cell(policy, core, eval_kwargs)
+
+
+def ram_cell(
+    env_id: str,
+    seed: int,
+    budget: int,
+    env_kwargs: dict[str, Any],
+    eval_kwargs: dict[str, Any],
+) -> CellResult:
+    """RAM with its trainer's defaults for as many whole epochs as the budget holds (>= 1)."""
+    try:
+        from agents.ram import RAMAgent
+        from agents.ram.train import Args, train
+    except ImportError as err:
+        raise RuntimeError(f"the ram agent needs agents.ram (not importable here: {err})") from err
+
+    train_core = make_core(env_id, **env_kwargs)
+    steps_per_epoch = train_core.num_images * train_core.config.num_glimpses
+    epochs = max(budget // steps_per_epoch, 1)
+    protocol = EvalProtocol.from_dict(eval_kwargs)
+    extra = {k: v for k, v in env_kwargs.items() if k not in ("split", "data_root")}
+    with tempfile.TemporaryDirectory(prefix="bench-ram-") as out:
+        args = Args(
+            env=env_id,
+            split=env_kwargs.get("split", "train"),
+            test_split=protocol.split,
+            data_root=env_kwargs.get("data_root"),
+            env_kwargs=json.dumps(extra) if extra else None,
+            epochs=epochs,
+            seed=seed,
+            out=out,
+            progress=False,
+            tensorboard=False,
+        )
+        summary = train(args)
+        agent = RAMAgent.from_checkpoint(Path(out) / "last.pt")
+        with (Path(out) / "metrics.csv").open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    curve = [
+        {
+            "env_steps": int(row["epoch"]) * steps_per_epoch,
+            "accuracy": float(row["train_accuracy"]),
+            "return": float(row["train_reward"]),
+            "episodes": train_core.num_images,
+        }
+        for row in rows
+    ]
+    info = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
+    core = make_eval_core(env_id, env_kwargs, eval_kwargs)
+    return evaluate_cell(
+        agent, core, eval_kwargs, epochs * steps_per_epoch, summary["train_time_s"], curve, info
+    )
+
+
+for _algo in ("ppo", "a2c", "dqn", "recurrent_ppo"):
+    register_agent(_algo, functools.partial(sb3_cell, _algo))
+register_agent("random", functools.partial(classifier_cell, "random"))
+register_agent("center", functools.partial(classifier_cell, "center"))
+register_agent("chance", chance_cell)
+register_agent("ram", ram_cell)

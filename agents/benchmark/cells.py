@@ -1,0 +1,137 @@
+"""A benchmark cell (agent x env x seed), what it produces, and the table of agents.
+
+An agent is a function ``train_and_evaluate(env_id, seed, budget, env_kwargs, eval_kwargs) ->
+CellResult``: train on ``gym.make(env_id, **env_kwargs)`` for at most ``budget`` env steps with
+``seed``, then evaluate the deterministic policy with the protocol ``eval_kwargs`` (the fields of
+:class:`agents.evaluation.EvalProtocol`). :data:`AGENTS` maps names to such functions (the
+built-in ones are in :mod:`agents.benchmark.agents`); :func:`register_agent` adds yours, and a
+name of the form ``"package.module:function"`` names one without registering it (that is also
+how worker processes find an agent registered only in the parent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "AGENTS",
+    "CellResult",
+    "CellSpec",
+    "TrainAndEvaluate",
+    "register_agent",
+    "resolve_agent",
+]
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One finished (or failed) cell: the line it adds to the results file.
+
+    The agent's function fills the metrics; the runner fills who, where, status and wall time.
+
+    Attributes:
+        accuracy: test accuracy of the final guess (deterministic policy).
+        mean_return: mean undiscounted test return per episode.
+        eval_episodes: test episodes played.
+        env_steps: training env steps taken (at most the budget, up to one rollout).
+        train_time_s: wall time of training.
+        eval_time_s: wall time of the evaluation.
+        curve: training learning curve, ``[{"env_steps", "accuracy", "return", "episodes"}]``.
+        info: agent-specific facts (hyperparameters, epochs, ...).
+        agent, env_id, seed, budget, key: the cell.
+        status: ``"ok"`` or ``"failed"``.
+        error: ``"Type: message"`` of a failure; traceback: its traceback.
+        wall_time_s: wall time of the whole cell; finished_at: Unix time; host: where it ran.
+    """
+
+    accuracy: float | None = None
+    mean_return: float | None = None
+    eval_episodes: int = 0
+    env_steps: int = 0
+    train_time_s: float = 0.0
+    eval_time_s: float = 0.0
+    curve: list[dict[str, float | int]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    agent: str = ""
+    env_id: str = ""
+    seed: int = 0
+    budget: int = 0
+    key: str = ""
+    status: str = "ok"
+    error: str | None = None
+    traceback: str | None = None
+    wall_time_s: float = 0.0
+    finished_at: float = 0.0
+    host: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TrainAndEvaluate = Callable[[str, int, int, dict[str, Any], dict[str, Any]], CellResult]
+"""``(env_id, seed, budget, env_kwargs, eval_kwargs) -> CellResult``."""
+
+AGENTS: dict[str, TrainAndEvaluate] = {}
+"""name -> train_and_evaluate: :mod:`agents.benchmark.agents`, then :func:`register_agent`."""
+
+
+def register_agent(name: str, train_and_evaluate: TrainAndEvaluate) -> None:
+    """Add (or replace) an agent of the benchmark under ``name``.
+
+    Worker processes import :mod:`agents.benchmark.agents` afresh, so an agent registered only in
+    your script runs in-process (``workers=0``); give the grid ``"module:function"`` instead to
+    run it in workers or on Ray.
+    """
+    if ":" in name:
+        raise ValueError(f"agent names may not contain ':' (that form names a function): {name!r}")
+    AGENTS[name] = train_and_evaluate
+
+
+def resolve_agent(name: str) -> TrainAndEvaluate:
+    """The function of a registered agent, or of ``"package.module:function"``."""
+    import agents.benchmark.agents  # noqa: F401  (registers the built-in agents)
+
+    if name in AGENTS:
+        return AGENTS[name]
+    if ":" in name:
+        module_name, function_name = name.split(":", 1)
+        return getattr(importlib.import_module(module_name), function_name)
+    raise ValueError(
+        f"unknown agent {name!r}; registered: {', '.join(AGENTS)} "
+        "(or give 'package.module:function')"
+    )
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What one cell runs.
+
+    Attributes:
+        agent: a registered name or ``"module:function"``.
+        env_id: the env id.
+        seed: the training seed.
+        budget: training env steps.
+        env_kwargs: the training env's kwargs (over the id's preset).
+        eval_kwargs: the evaluation protocol (:class:`agents.evaluation.EvalProtocol` fields).
+        threads: torch CPU threads in the worker.
+    """
+
+    agent: str
+    env_id: str
+    seed: int
+    budget: int
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    eval_kwargs: dict[str, Any] = field(default_factory=dict)
+    threads: int = 1
+
+    @property
+    def key(self) -> str:
+        """``agent/env/seed/budget/fingerprint``: equal keys mean the same experiment."""
+        config = json.dumps([self.env_kwargs, self.eval_kwargs], sort_keys=True, default=str)
+        digest = hashlib.sha1(config.encode()).hexdigest()[:10]
+        return f"{self.agent}/{self.env_id}/seed{self.seed}/budget{self.budget}/{digest}"

@@ -1,0 +1,137 @@
+"""``glimpse-env bench``: train and evaluate a grid of agents x envs x seeds, then report.
+
+``glimpse-env bench --agents ram,ppo,dqn,random,center --envs GlimpseEnv-v0 --seeds 3
+--budget 100000 --out runs/bench``
+
+Writes under ``--out``: ``results.jsonl`` (one line per finished cell, appended as cells finish;
+running the same command again resumes), ``results.md`` (the table) and ``learning_curves.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.benchmark.cells import CellSpec
+from agents.benchmark.report import (
+    hardware_description,
+    markdown_table,
+    plot_curves,
+    report_markdown,
+    summarize,
+    write_atomic,
+)
+from agents.benchmark.runner import run_grid
+from agents.evaluation import EvalProtocol
+from agents.sb3.train import parse_json
+from glimpse_env.cli_args import parse_args
+from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
+
+__all__ = ["DEFAULT_AGENTS", "Args", "build_grid", "main"]
+
+DEFAULT_AGENTS = "ram,ppo,a2c,dqn,recurrent_ppo,random,center,chance"
+
+
+@dataclass
+class Args:
+    """Train and evaluate agents x envs x seeds within one env-step budget; write a report."""
+
+    agents: str = DEFAULT_AGENTS
+    """Comma-separated agent names (see agents.benchmark.agents) or package.module:function."""
+    envs: str = "GlimpseEnv-v0,GlimpseEnv-cluttered60-v0"
+    """Comma-separated env ids."""
+    seeds: int = 3
+    """Seeds per (agent, env): 0 .. SEEDS-1."""
+    budget: int = 100_000
+    """Training env steps per cell."""
+    out: str = "runs/bench"
+    """Output folder: results.jsonl, results.md, learning_curves.png."""
+    workers: int | None = None
+    """Parallel worker processes (default: the CPU count); 0 runs in this process."""
+    ray: str | None = None
+    """Run the cells as Ray tasks: 'local' (start Ray here) or a cluster address."""
+    threads: int | None = None
+    """torch threads per cell (default: CPU count / workers, at least 1)."""
+    split: str = SHARED_TRAIN_SPLIT
+    """The training split ('train' where the full set is on disk; offline: test[:8000])."""
+    eval_split: str = SHARED_TEST_SPLIT
+    """The held-out split the policies are evaluated on (fixed canvases)."""
+    eval_episodes: int | None = None
+    """Test episodes per cell: the first N images of --eval-split once each (default: all)."""
+    eval_seed: int = 0
+    """Seed of the test episodes' initial locations (the same for every cell)."""
+    env_kwargs: str | None = None
+    """More env kwargs for training and test as JSON, e.g. '{"reward": "correct_entropy"}'."""
+    data_root: str | None = None
+    """Where the dataset files live; default $GLIMPSE_ENV_DATA, else a per-user cache."""
+    progress: bool = True
+    """Show the grid's progress bar and a line per finished cell."""
+
+
+def _names(text: str, flag: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"{flag} must name at least one")
+    return names
+
+
+def build_grid(args: Args, workers: int) -> list[CellSpec]:
+    """The cells of the grid, env-major then agent then seed."""
+    if args.budget < 1 or args.seeds < 1:
+        raise ValueError(f"--budget and --seeds must be >= 1, got {args.budget}, {args.seeds}")
+    env_kwargs = {**parse_json(args.env_kwargs, "--env-kwargs"), "split": args.split}
+    if args.data_root is not None:
+        env_kwargs["data_root"] = args.data_root
+    eval_kwargs = EvalProtocol(
+        split=args.eval_split, episodes=args.eval_episodes, seed=args.eval_seed
+    ).to_dict()
+    threads = args.threads or max((os.cpu_count() or 1) // max(workers, 1), 1)
+    return [
+        CellSpec(agent, env_id, seed, args.budget, env_kwargs, eval_kwargs, threads)
+        for env_id in _names(args.envs, "--envs")
+        for agent in _names(args.agents, "--agents")
+        for seed in range(args.seeds)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``glimpse-env bench``; exit status 1 if a cell failed."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(Args, argv, prog="glimpse-env bench")
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
+    try:
+        specs = build_grid(args, workers)
+    except ValueError as err:
+        print(f"glimpse-env bench: error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    print(f"{len(specs)} cells -> {out / 'results.jsonl'}", flush=True)
+    records = run_grid(specs, out / "results.jsonl", workers, args.ray, args.progress)
+
+    agents = list(dict.fromkeys(spec.agent for spec in specs))
+    envs = list(dict.fromkeys(spec.env_id for spec in specs))
+    plot_curves(records, agents, envs, out / "learning_curves.png")
+    command = shlex.join(["glimpse-env", "bench", *argv])
+    hardware = hardware_description(workers)
+    if args.ray is not None:
+        hardware += f", as Ray tasks ({args.ray})"
+    report = report_markdown(
+        records,
+        agents,
+        envs,
+        command=command,
+        budget=args.budget,
+        hardware=hardware,
+        curves="learning_curves.png",
+    )
+    write_atomic(out / "results.md", report)
+    print(markdown_table(summarize(records, agents, envs)))
+    print(f"wrote {out / 'results.md'} and {out / 'learning_curves.png'}")
+    return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

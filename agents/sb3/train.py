@@ -1,0 +1,267 @@
+"""Train a Stable-Baselines3 algorithm on a glimpse env (CleanRL style: read top to bottom).
+
+``glimpse-env train ppo --env GlimpseEnv-v0 --steps 200000``
+
+The algorithm steps the env's batched core through :class:`glimpse_env.sb3.GlimpseSB3VecEnv`
+(``--num-envs`` episodes as one batch, no per-env Python objects), in the action form of its
+:class:`~agents.sb3.algos.AlgoSpec` (flat Box for PPO/A2C/RecurrentPPO, grid x class for DQN),
+with the episode's glimpses stacked for memoryless policies. The model is saved with SB3's own
+``save`` plus the decoding metadata (:func:`agents.sb3.policy.save_model`), so ``PPO.load`` reads
+it and ``glimpse-env gif --policy MODEL.zip`` plays it. At the end the deterministic policy is
+evaluated on the held-out split (every image once, fixed canvases).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
+
+from agents.evaluation import EvalProtocol, evaluate_policy, make_core
+from agents.learning_curve import LearningCurve
+from agents.sb3.algos import ALGOS, AlgoSpec
+from agents.sb3.metadata import SB3Metadata
+from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
+from glimpse_env.cli_args import parse_args
+from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
+from glimpse_env.sb3 import make_sb3_vec_env
+
+__all__ = ["Args", "SB3Run", "main", "make_training_env", "parse_json", "train_sb3"]
+
+
+@dataclass
+class Args:
+    """Train a Stable-Baselines3 algorithm on a glimpse env and save it as SB3's zip."""
+
+    env: str = "GlimpseEnv-v0"
+    """The env id (GlimpseEnv-v0, GlimpseEnv-cluttered60-v0, ...)."""
+    steps: int = 200_000
+    """Environment steps to train for, summed over the parallel envs."""
+    seed: int = 0
+    """Seed of the model, the images, the canvases and the initial locations."""
+    num_envs: int | None = None
+    """Episodes stepped as one batch (default: the algorithm's, 16)."""
+    action: Literal["flat", "discrete"] | None = None
+    """Action form: 'flat' Box or 'discrete' grid x class (default: the algorithm's)."""
+    frame_stack: bool | None = None
+    """Stack the episode's glimpses for a memoryless policy (default: the algorithm's)."""
+    hyperparams: str | None = None
+    """Hyperparameters over the algorithm's defaults, as JSON, e.g. '{"learning_rate": 1e-3}'."""
+    env_kwargs: str | None = None
+    """More env kwargs as a JSON object, e.g. '{"reward": "correct_entropy"}'."""
+    split: str = SHARED_TRAIN_SPLIT
+    """The training split ('train' where the full set is on disk; offline: test[:8000])."""
+    test_split: str = SHARED_TEST_SPLIT
+    """The split evaluated at the end (every image once, fixed canvases)."""
+    eval_episodes: int | None = None
+    """Test images evaluated at the end (default: all of --test-split; 0: skip)."""
+    data_root: str | None = None
+    """Where the dataset files live; default $GLIMPSE_ENV_DATA, else a per-user cache."""
+    device: str = "cpu"
+    """torch device of the networks (the env core stays on the CPU)."""
+    threads: int | None = None
+    """torch CPU threads (default: torch's)."""
+    out: str | None = None
+    """The model file; default runs/sb3/ALGO_ENV_seedSEED.zip."""
+    verbose: bool = True
+    """Print training accuracy and return as they come."""
+
+
+def parse_json(text: str | None, flag: str) -> dict[str, Any]:
+    """A JSON object from the command line (None or '' -> {}); a clear error otherwise."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{flag} must be a JSON object, e.g. '{{\"a\": 1}}': {err}") from err
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def make_training_env(
+    spec: AlgoSpec,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    num_envs: int | None = None,
+    action: Literal["flat", "discrete"] | None = None,
+    frame_stack: bool | None = None,
+) -> VecEnv:
+    """The SB3 VecEnv an algorithm trains on: the batched adapter, maybe frame-stacked."""
+    venv: VecEnv = make_sb3_vec_env(
+        env_id, num_envs or spec.num_envs, action or spec.action, **env_kwargs
+    )
+    stack = spec.frame_stack if frame_stack is None else frame_stack
+    if stack:
+        venv = VecFrameStack(venv, venv.env.core.config.num_glimpses)
+    return venv
+
+
+class CurveCallback(BaseCallback):
+    """Feeds finished training episodes (correct?, return) to a :class:`LearningCurve`."""
+
+    def __init__(self, curve: LearningCurve, verbose: bool = False) -> None:
+        super().__init__()
+        self.curve = curve
+        self.print_points = verbose
+        self._returns: np.ndarray | None = None
+
+    def _on_step(self) -> bool:
+        rewards, dones = self.locals["rewards"], self.locals["dones"]
+        if self._returns is None:
+            self._returns = np.zeros(len(rewards))
+        self._returns += rewards
+        finished = np.flatnonzero(dones)
+        infos = self.locals["infos"]
+        points = len(self.curve.points)
+        self.curve.add(
+            self.num_timesteps,
+            [infos[i].get("correct", False) for i in finished],
+            self._returns[finished],
+        )
+        self._returns[finished] = 0.0
+        if self.print_points and len(self.curve.points) > points:
+            p = self.curve.points[-1]
+            print(
+                f"steps {p['env_steps']}: train accuracy {p['accuracy']:.3f} "
+                f"return {p['return']:.3f} ({p['episodes']} episodes)",
+                flush=True,
+            )
+        return True
+
+
+@dataclass
+class SB3Run:
+    """The outcome of :func:`train_sb3`.
+
+    Attributes:
+        model: the trained algorithm.
+        metadata: how to decode its actions (saved beside it).
+        curve: its learning curve (training episodes, stochastic policy).
+        env_steps: env steps taken.
+        train_time_s: wall time of ``learn``.
+    """
+
+    model: BaseAlgorithm
+    metadata: SB3Metadata
+    curve: LearningCurve
+    env_steps: int
+    train_time_s: float
+
+    @property
+    def policy(self) -> SB3Policy:
+        return SB3Policy(self.model, self.metadata)
+
+
+def train_sb3(
+    algo: str,
+    env_id: str,
+    steps: int,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    hyperparams: dict[str, Any] | None = None,
+    num_envs: int | None = None,
+    action: Literal["flat", "discrete"] | None = None,
+    frame_stack: bool | None = None,
+    device: str = "cpu",
+    curve_points: int = 50,
+    verbose: bool = False,
+) -> SB3Run:
+    """Train ``algo`` (a name in :data:`~agents.sb3.algos.ALGOS`) for about ``steps`` env steps.
+
+    On-policy algorithms train on whole rollouts (``n_steps * num_envs`` steps), so ``steps`` is
+    rounded down to a multiple of that (at least one rollout).
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
+    spec = ALGOS[algo]
+    env_kwargs = dict(env_kwargs or {})
+    venv = make_training_env(spec, env_id, env_kwargs, num_envs, action, frame_stack)
+    model = spec.algo_class(
+        spec.policy,
+        venv,
+        seed=seed,
+        device=device,
+        verbose=0,
+        **{**spec.hyperparams, **(hyperparams or {})},
+    )
+    if isinstance(model, OnPolicyAlgorithm):
+        rollout = model.n_steps * venv.num_envs
+        steps = max(rollout, steps // rollout * rollout)
+    curve = LearningCurve(interval=max(steps // curve_points, 1))
+    started = time.perf_counter()
+    model.learn(steps, callback=CurveCallback(curve, verbose))
+    train_time = time.perf_counter() - started
+    curve.flush(model.num_timesteps)
+    metadata = metadata_from_venv(algo, venv, env_id, env_kwargs)
+    venv.close()
+    return SB3Run(model, metadata, curve, int(model.num_timesteps), train_time)
+
+
+def main(argv: list[str] | None = None, algo: str = "ppo") -> int:
+    """``glimpse-env train ALGO``."""
+    prog = f"glimpse-env train {algo}"
+    args = parse_args(Args, argv, prog=prog)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        env_kwargs = {**parse_json(args.env_kwargs, "--env-kwargs"), "split": args.split}
+        if args.data_root is not None:
+            env_kwargs["data_root"] = args.data_root
+        hyperparams = parse_json(args.hyperparams, "--hyperparams")
+        print(f"training {algo} on {args.env} for {args.steps} env steps (seed {args.seed})")
+        run = train_sb3(
+            algo, args.env, args.steps, args.seed, env_kwargs, hyperparams, args.num_envs,
+            args.action, args.frame_stack, args.device, verbose=args.verbose,
+        )  # fmt: skip
+    except ValueError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    out = args.out or f"runs/sb3/{algo}_{args.env}_seed{args.seed}.zip"
+    path = save_model(run.model, out, run.metadata)
+    rate = run.env_steps / max(run.train_time_s, 1e-9)
+    print(f"trained {run.env_steps} env steps in {run.train_time_s:.1f} s ({rate:.0f} steps/s)")
+    print(f"saved {path}")
+    if args.eval_episodes != 0:
+        protocol = EvalProtocol(split=args.test_split, episodes=args.eval_episodes)
+        core = make_core(args.env, **protocol.env_kwargs(env_kwargs))
+        result = evaluate_policy(run.policy, core, protocol.episodes, protocol.seed)
+        print(
+            f"test ({args.test_split}, {result.episodes} episodes, deterministic): "
+            f"accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
+        )
+    return 0
+
+
+def main_ppo(argv: list[str] | None = None) -> int:
+    """``glimpse-env train ppo``."""
+    return main(argv, "ppo")
+
+
+def main_a2c(argv: list[str] | None = None) -> int:
+    """``glimpse-env train a2c``."""
+    return main(argv, "a2c")
+
+
+def main_dqn(argv: list[str] | None = None) -> int:
+    """``glimpse-env train dqn``."""
+    return main(argv, "dqn")
+
+
+def main_recurrent_ppo(argv: list[str] | None = None) -> int:
+    """``glimpse-env train recurrent_ppo``."""
+    return main(argv, "recurrent_ppo")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The benchmark runner: a grid end to end, resume after an interruption, failures, Ray."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.benchmark.cells import CellResult, CellSpec, register_agent
+from agents.benchmark.cli import main as bench_main
+from agents.benchmark.report import markdown_table, summarize
+from agents.benchmark.runner import ResultsLog, run_grid
+from glimpse_env.cli import main as cli_main
+
+CALLS: list[tuple[str, int]] = []
+
+
+def fake_agent(env_id, seed, budget, env_kwargs, eval_kwargs) -> CellResult:
+    """Instant: accuracy 0.1 * seed, a two-point curve."""
+    CALLS.append((env_id, seed))
+    curve = [
+        {"env_steps": budget // 2, "accuracy": 0.1, "return": 0.1, "episodes": 4},
+        {"env_steps": budget, "accuracy": 0.2, "return": 0.2, "episodes": 4},
+    ]
+    return CellResult(accuracy=0.1 * seed, mean_return=0.1 * seed, env_steps=budget,
+                      train_time_s=0.5, curve=curve)  # fmt: skip
+
+
+def broken_agent(env_id, seed, budget, env_kwargs, eval_kwargs) -> CellResult:
+    raise ValueError(f"broken on seed {seed}")
+
+
+def interrupting_agent(env_id, seed, budget, env_kwargs, eval_kwargs) -> CellResult:
+    if seed == 1:
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C during this cell
+    return fake_agent(env_id, seed, budget, env_kwargs, eval_kwargs)
+
+
+register_agent("fake", fake_agent)
+register_agent("broken", broken_agent)
+
+
+def grid(agent: str, seeds: int = 3) -> list[CellSpec]:
+    return [CellSpec(agent, "GlimpseEnv-v0", seed, 100) for seed in range(seeds)]
+
+
+def test_tiny_grid_end_to_end_writes_the_table(tmp_path, shared_data):
+    out = tmp_path / "bench"
+    code = cli_main(
+        ["bench", "--agents", "chance,center", "--envs", "GlimpseEnv-v0", "--seeds", "1",
+         "--budget", "1200", "--out", str(out), "--workers", "1", "--eval-episodes", "100",
+         "--no-progress"],
+    )  # fmt: skip
+    assert code == 0
+    records = ResultsLog(out / "results.jsonl").records()
+    assert [(r["agent"], r["status"], r["eval_episodes"]) for r in records] == [
+        ("chance", "ok", 100),
+        ("center", "ok", 100),
+    ]
+    center = records[1]
+    assert 0 < center["env_steps"] <= 1200 and center["curve"]
+    report = (out / "results.md").read_text()
+    assert "glimpse-env bench --agents chance,center" in report
+    assert "| GlimpseEnv-v0 | center |" in report and "| GlimpseEnv-v0 | chance |" in report
+    assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_after_an_interruption_skips_finished_cells(tmp_path):
+    results = tmp_path / "results.jsonl"
+    register_agent("flaky", interrupting_agent)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid("flaky"), results, workers=0, progress=False)
+    assert [r["seed"] for r in ResultsLog(results).records()] == [0]  # cell 0 survived
+    with results.open("a") as f:
+        f.write('{"key": "torn')  # a line cut short by a crash
+
+    register_agent("flaky", fake_agent)
+    CALLS.clear()
+    records = run_grid(grid("flaky"), results, workers=0, progress=False)
+    assert [seed for _, seed in CALLS] == [1, 2]  # seed 0 was not trained again
+    assert [(r["seed"], r["status"]) for r in records] == [(0, "ok"), (1, "ok"), (2, "ok")]
+    assert len(ResultsLog(results).records()) == 3  # the torn line is skipped, not fatal
+
+    CALLS.clear()
+    run_grid(grid("flaky"), results, workers=0, progress=False)
+    assert CALLS == []  # everything done: nothing runs
+
+
+def test_a_failing_agent_is_recorded_and_the_rest_finish(tmp_path):
+    results = tmp_path / "results.jsonl"
+    specs = grid("broken", seeds=2) + grid("fake", seeds=2)
+    records = run_grid(specs, results, workers=0, progress=False)
+    assert [r["status"] for r in records] == ["failed", "failed", "ok", "ok"]
+    assert records[1]["error"] == "ValueError: broken on seed 1"
+    assert "broken_agent" in records[1]["traceback"]
+
+    register_agent("broken", fake_agent)  # fixed: a rerun retries only the failed cells
+    CALLS.clear()
+    records = run_grid(specs, results, workers=0, progress=False)
+    assert [r["status"] for r in records] == ["ok"] * 4 and len(CALLS) == 2
+    register_agent("broken", broken_agent)
+
+
+def test_summary_table_mean_and_std_over_seeds(tmp_path):
+    records = run_grid(grid("fake", seeds=3), tmp_path / "r.jsonl", workers=0, progress=False)
+    records.append({**records[0], "status": "failed", "key": "x", "accuracy": None})
+    (row,) = summarize(records, ["fake"], ["GlimpseEnv-v0"])
+    assert row.accuracy == pytest.approx((0.1, 0.1))  # seeds 0, 0.1, 0.2: sample std 0.1
+    assert (row.ok, row.cells, row.steps_per_s) == (3, 4, pytest.approx(200.0))
+    assert "| GlimpseEnv-v0 | fake | 0.100 ± 0.100 | 0.100 ± 0.100 | 100 | 200 |" in (
+        markdown_table([row])
+    )
+
+
+def test_bench_refuses_bad_arguments(tmp_path, capsys):
+    assert bench_main(["--budget", "0", "--out", str(tmp_path)]) == 2
+    assert "--budget and --seeds must be >= 1" in capsys.readouterr().err
+
+
+def test_grid_on_a_local_ray_instance(tmp_path):
+    pytest.importorskip("ray")
+    results = tmp_path / "results.jsonl"
+    specs = [
+        CellSpec("chance", "GlimpseEnv-v0", 0, 100, {"split": "test[:100]"}, {"episodes": 50}),
+        CellSpec("no.such.module:agent", "GlimpseEnv-v0", 0, 100),
+    ]
+    records = run_grid(specs, results, workers=2, ray="local", progress=False)
+    assert [r["status"] for r in records] == ["ok", "failed"]
+    assert records[0]["eval_episodes"] == 50 and "ModuleNotFoundError" in records[1]["error"]
+    lines = results.read_text().splitlines()
+    assert sorted(json.loads(line)["key"] for line in lines) == sorted(s.key for s in specs)
