@@ -27,8 +27,11 @@ AGENT_COMMANDS: dict[str, dict[str, str]] = {
         "a2c": "agents.sb3.train:main_a2c",
         "dqn": "agents.sb3.train:main_dqn",
         "recurrent_ppo": "agents.sb3.train:main_recurrent_ppo",
+        "eig": "agents.eig.train:main",
     },
-    "eval": {},
+    "eval": {
+        "eig": "agents.eig.evaluate:main",
+    },
 }
 """Commands followed by an agent name: ``glimpse-env train ram ...`` -> ``module:function``."""
 

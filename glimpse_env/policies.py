@@ -214,3 +214,29 @@ def load_policy(spec: str, env: Any, seed: int | None = None) -> Policy:
                 )
             return policy
     raise ValueError(f"no policy loader reads {path}; " + _accepted_forms())
+
+
+# EIG checkpoints (agents/eig) are torch files too: the 'ram' loader leaves them to 'eig'.
+def _is_eig_checkpoint(path: Path) -> bool:
+    try:
+        from agents.eig.checkpoint import is_eig_checkpoint  # a peek at the pickle's format tag
+    except ImportError:
+        return False
+    return is_eig_checkpoint(path)
+
+
+def _load_eig(path: Path, env: Any) -> Policy:
+    from agents.eig.agent import load_policy as load_eig_policy
+
+    return load_eig_policy(path, env)
+
+
+def _is_ram_checkpoint(path: Path) -> bool:
+    return is_torch_checkpoint(path) and not _is_eig_checkpoint(path)
+
+
+_LOADERS[:] = [
+    PolicyLoader(loader.name, _is_ram_checkpoint, loader.load) if loader.name == "ram" else loader
+    for loader in _LOADERS
+]
+_LOADERS.append(PolicyLoader("eig", _is_eig_checkpoint, _load_eig))

@@ -1,0 +1,196 @@
+"""EIGAgent: a trained EIG model as a policy for a plain gymnasium loop (SB3's ``predict``).
+
+>>> agent = EIGAgent.from_checkpoint("runs/eig/p3/last.pt")  # doctest: +SKIP
+>>> obs, info = env.reset(seed=0)  # doctest: +SKIP
+>>> state, done = None, False  # doctest: +SKIP
+>>> while not done:  # doctest: +SKIP
+...     action, state = agent.predict(obs, state)
+...     agent.eig_map  # (G, G) EIG of every cell, the map that chose action["location"]
+...     obs, reward, done, truncated, info = env.step(action)
+
+The state passed back is ``(h, visited)``: the recurrent state ``(B, H)`` and the cells seen so
+far ``(B, L)``; ``episode_start`` (a bool per env) clears it where an episode starts. The action's
+location is always a cell of the env's discrete grid; its logits are the belief after the glimpse
+just seen (the guess, at the last step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.eig.checkpoint import load_checkpoint, load_model
+from agents.eig.lookahead import expected_information_gain, masked_argmax, nearest_cell
+from agents.eig.model import EIGModel
+
+__all__ = ["AgentState", "EIGAgent", "load_policy"]
+
+AgentState = tuple[np.ndarray, np.ndarray]
+"""``(h (B, H) float32, visited (B, L) bool)``."""
+
+
+class EIGAgent:
+    """A trained EIG model that acts in a glimpse env.
+
+    Args:
+        model: the model (its grid must be the env's).
+        device: where it runs.
+        num_samples: ``P``, latent samples per lookahead (the paper's 20).
+        seed: seed of the lookahead's samples (the same seed, the same choices).
+        env_id, env_kwargs: the env it was trained on (informative).
+
+    Attributes:
+        eig_map: ``(G, G)`` (``(B, G, G)`` for a batch) float32, the EIG of every cell computed
+            by the last :meth:`predict`; None before the first.
+        visited: ``(L,)`` / ``(B, L)`` bool, the cells seen when it was computed.
+        chosen: the cell (``r * G + c``) it chose, int or ``(B,)``.
+    """
+
+    def __init__(
+        self,
+        model: EIGModel,
+        device: str | torch.device = "cpu",
+        num_samples: int = 20,
+        seed: int = 0,
+        env_id: str | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.num_samples = num_samples
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+        self.eig_map: np.ndarray | None = None
+        self.visited: np.ndarray | None = None
+        self.chosen: int | np.ndarray | None = None
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        device: str | torch.device = "cpu",
+        num_samples: int = 20,
+        seed: int = 0,
+    ) -> EIGAgent:
+        """Load ``last.pt`` of ``glimpse-env train eig`` (phase 2 or 3).
+
+        Raises:
+            FileNotFoundError: no such file.
+            agents.eig.checkpoint.CheckpointError: a corrupt or foreign file.
+        """
+        data = load_checkpoint(path, device=device)
+        model = load_model(data, device, source=str(path))
+        return cls(model, device, num_samples, seed, data["env_id"], data["env_kwargs"])
+
+    @property
+    def grid(self) -> np.ndarray:
+        """``(L, 2)`` the candidate locations (the env's discrete grid)."""
+        return self.model.grid.cpu().numpy()
+
+    @property
+    def grid_size(self) -> int:
+        return self.model.config.grid_size
+
+    def _tensors(self, obs: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """``(glimpse (B, S*C, P, P), location (B, 2), batched)`` from an observation dict."""
+        shape = tuple(self.model.config.glimpse_shape)
+        try:
+            glimpse = torch.as_tensor(np.asarray(obs["glimpse"], np.float32), device=self.device)
+            location = torch.as_tensor(np.asarray(obs["location"], np.float32), device=self.device)
+        except (KeyError, TypeError) as err:
+            raise ValueError("obs must be the env's dict with 'glimpse' and 'location'") from err
+        batched = glimpse.ndim == 4
+        glimpse, location = glimpse.reshape(-1, *glimpse.shape[-3:]), location.reshape(-1, 2)
+        if tuple(glimpse.shape[1:]) != shape or len(location) != len(glimpse):
+            raise ValueError(
+                f"obs must hold glimpses {shape} and locations (2,) (or batches of them); got "
+                f"{tuple(np.shape(obs['glimpse']))} and {tuple(np.shape(obs['location']))}: is "
+                f"this the env the agent was trained on ({self.env_id})?"
+            )
+        return glimpse, location, batched
+
+    @torch.no_grad()
+    def predict(
+        self,
+        obs: Mapping[str, Any],
+        state: AgentState | None = None,
+        episode_start: np.ndarray | bool | None = None,
+        deterministic: bool = True,
+    ) -> tuple[dict[str, np.ndarray], AgentState]:
+        """The action for one observation (or a batch), and the state to pass back.
+
+        Args:
+            obs: ``{"glimpse": (S*C, P, P), "location": (2,)}`` or a batch of them.
+            state: what the last call returned; None at the start.
+            episode_start: ``(B,)`` bools (or one bool): forget the episodes that start here.
+            deterministic: accepted for SB3's contract; the choice is always the EIG argmax
+                (its estimate is random through the latent samples, seeded by ``seed``).
+
+        Returns:
+            ``(action, state)``: ``location`` ``(2,)`` a grid cell, ``logits`` ``(n,)``
+            float32 (``(B, 2)``, ``(B, n)`` for a batch).
+        """
+        glimpse, location, batched = self._tensors(obs)
+        batch, cells = len(glimpse), len(self.model.grid)
+        h = self.model.initial_state(batch)
+        visited = torch.zeros(batch, cells, dtype=torch.bool, device=self.device)
+        if state is not None:
+            if np.shape(state[0]) != tuple(h.shape) or np.shape(state[1]) != (batch, cells):
+                raise ValueError(
+                    "state does not fit this agent and batch: pass what predict returned, or None"
+                )
+            keep = torch.ones(batch, dtype=torch.bool, device=self.device)
+            if episode_start is not None:
+                starts = np.broadcast_to(np.asarray(episode_start, bool).reshape(-1), (batch,))
+                keep = torch.as_tensor(~starts, device=self.device)
+            h = torch.as_tensor(state[0], device=self.device) * keep[:, None]
+            visited = torch.as_tensor(state[1], device=self.device) & keep[:, None]
+        grid = self.model.grid
+        visited[torch.arange(batch), nearest_cell(location, grid)] = True
+        h, logits = self.model.observe(glimpse, location, h)
+        eig = expected_information_gain(self.model, h, self.num_samples, self.generator)
+        chosen = masked_argmax(eig, visited)
+        g = self.grid_size
+        eig_map, seen, cell = (
+            eig.reshape(batch, g, g).cpu().numpy(),
+            visited.cpu().numpy(),
+            chosen.cpu().numpy(),
+        )
+        self.eig_map, self.visited, self.chosen = (
+            (eig_map, seen, cell) if batched else (eig_map[0], seen[0], int(cell[0]))
+        )
+        action = {
+            "location": grid[chosen].cpu().numpy().astype(np.float32),
+            "logits": logits.cpu().numpy().astype(np.float32),
+        }
+        if not batched:
+            action = {key: value[0] for key, value in action.items()}
+        return action, (h.cpu().numpy(), visited.cpu().numpy())
+
+
+def load_policy(path: Path, env: Any) -> EIGAgent:
+    """The ``eig`` policy loader of :mod:`glimpse_env.policies` (``glimpse-env gif``).
+
+    Loads the agent on the CPU, checks that the env's grid is the agent's, and, if the env
+    renders, adds the EIG heat map beside its frames (:func:`agents.eig.render.attach_eig_panel`).
+    """
+    from agents.eig.render import attach_eig_panel
+
+    agent = EIGAgent.from_checkpoint(path, device="cpu")
+    core = getattr(getattr(env, "unwrapped", env), "core", None)
+    if core is not None and (
+        tuple(core.glimpse_shape) != tuple(agent.model.config.glimpse_shape)
+        or min(core.canvas_shape[1:]) != agent.model.config.canvas_size
+    ):
+        raise ValueError(
+            f"{path} was trained on {agent.env_id} (glimpses "
+            f"{tuple(agent.model.config.glimpse_shape)}, {agent.model.config.canvas_size}px "
+            f"images); this env gives {core.glimpse_shape} on {core.canvas_shape[1:]}"
+        )
+    attach_eig_panel(env, agent)
+    return agent
