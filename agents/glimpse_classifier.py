@@ -135,7 +135,7 @@ def train_glimpse_classifier(
         optimizer.step()
         env_steps += batch_size * num_steps
         curve.add(env_steps, result.correct.tolist(), returns.tolist())
-    curve.flush(env_steps)
+    curve.finish(env_steps)
     classifier.eval()
     hyperparams = {
         "rule": rule,

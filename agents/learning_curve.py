@@ -9,6 +9,10 @@ over the episodes finished since the last point. The benchmark plots these point
 >>> curve.add(120, correct=[True], returns=[1.0])
 >>> curve.points
 [{'env_steps': 120, 'accuracy': 0.6666666666666666, 'return': 0.6666666666666666, 'episodes': 3}]
+>>> curve.add(130, correct=[True], returns=[1.0])
+>>> curve.finish(130)  # one episode is fewer than half of 3: it joins the last point
+>>> curve.points
+[{'env_steps': 130, 'accuracy': 0.75, 'return': 0.75, 'episodes': 4}]
 """
 
 from __future__ import annotations
@@ -57,3 +61,14 @@ class LearningCurve:
             }
         )
         self._correct, self._returns = [], []
+
+    def finish(self, env_steps: int) -> None:
+        """At the end of training: the remaining episodes become a point, or, if they are fewer
+        than half the last point's, join it (a handful of episodes would plot as a spike)."""
+        if self.points and len(self._correct) < self.points[-1]["episodes"] / 2:
+            last, count = self.points[-1], self.points[-1]["episodes"] + len(self._correct)
+            for key, values in (("accuracy", self._correct), ("return", self._returns)):
+                last[key] = (last[key] * last["episodes"] + sum(values)) / count
+            last.update(env_steps=int(env_steps), episodes=count)
+            self._correct, self._returns = [], []
+        self.flush(env_steps)

@@ -134,6 +134,9 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     ) as f:
         f.write(data)
         temporary = f.name
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # the temporary file is private; the result need not be
     os.replace(temporary, path)
 
 

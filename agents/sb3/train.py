@@ -202,7 +202,7 @@ def train_sb3(
     started = time.perf_counter()
     model.learn(steps, callback=CurveCallback(curve, verbose))
     train_time = time.perf_counter() - started
-    curve.flush(model.num_timesteps)
+    curve.finish(model.num_timesteps)
     metadata = metadata_from_venv(algo, venv, env_id, env_kwargs)
     venv.close()
     return SB3Run(model, metadata, curve, int(model.num_timesteps), train_time)
