@@ -23,6 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 AGENT_COMMANDS: dict[str, dict[str, str]] = {
     "train": {
+        "ram": "agents.ram.train:main",
+        "cnn": "agents.ram.baselines:main_cnn",
+        "mlp": "agents.ram.baselines:main_mlp",
         "ppo": "agents.sb3.train:main_ppo",
         "a2c": "agents.sb3.train:main_a2c",
         "dqn": "agents.sb3.train:main_dqn",
@@ -30,6 +33,7 @@ AGENT_COMMANDS: dict[str, dict[str, str]] = {
         "eig": "agents.eig.train:main",
     },
     "eval": {
+        "ram": "agents.ram.evaluate:main",
         "eig": "agents.eig.evaluate:main",
     },
 }
