@@ -1,10 +1,12 @@
 """RAM learns: 8,000 training images of the shared MNIST set, >= 80% on the 2,000 held out.
 
-A fixed number of steps (12 epochs of 125 batches), not a time limit: on an idle 2-core CPU it
+A fixed number of steps (8 epochs of 125 batches), not a time limit: on an idle 2-core CPU it
 trains in well under the 90 s the issue allows (the time is printed with ``pytest -s``).
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -22,7 +24,7 @@ def test_ram_learns_mnist_on_the_shared_split(tmp_path):
         env="GlimpseEnv-v0",
         split=SHARED_TRAIN_SPLIT,
         test_split=SHARED_TEST_SPLIT,
-        epochs=12,
+        epochs=8,
         batch_size=64,
         learning_rate=1e-3,
         seed=1,
@@ -30,8 +32,12 @@ def test_ram_learns_mnist_on_the_shared_split(tmp_path):
         progress=False,
         tensorboard=False,
     )
+    cpu_started = time.process_time()
     summary = train(args)
+    cpu_seconds = time.process_time() - cpu_started
     accuracy = summary["results"][0]["accuracy"]
-    seconds = summary["train_time_s"]
-    print(f"RAM: {100 * accuracy:.1f}% on {SHARED_TEST_SPLIT} after {seconds:.0f} s of training")
+    print(
+        f"RAM: {100 * accuracy:.1f}% on {SHARED_TEST_SPLIT} after {summary['train_time_s']:.0f} s "
+        f"of training (wall), {cpu_seconds:.0f} s of CPU time in all threads"
+    )
     assert accuracy >= 0.80

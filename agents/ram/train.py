@@ -59,7 +59,7 @@ class Args:
     """Passes over the training split."""
     batch_size: int = 128
     """Episodes (images) per gradient step."""
-    learning_rate: float = 3e-4
+    learning_rate: float = 1e-3
     """Adam's learning rate (at the start of the schedule)."""
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     """Learning-rate schedule over the epochs."""
