@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.benchmark.agents import chance_cell, classifier_cell
+from agents.benchmark.agents import chance_cell, classifier_cell, ram_cell
 from agents.evaluation import EvalProtocol, evaluate_policy, make_core
 from agents.glimpse_classifier import GlimpseClassifier, train_glimpse_classifier
 from agents.heuristics import CenterPolicy, ChancePolicy, ClassifierGuessPolicy, RandomPolicy
@@ -34,6 +34,13 @@ def test_center_classifier_learns_and_beats_chance(shared_data):
     assert cell.accuracy > 0.3 and cell.eval_episodes == 300
     assert chance.accuracy < 0.2 and chance.env_steps == 0
     assert cell.accuracy == cell.mean_return  # the 'correct' reward: 1 for a right guess
+
+
+def test_ram_cell_trains_whole_epochs_within_the_budget(shared_data):
+    cell = ram_cell("GlimpseEnv-v0", 0, 7_000, {"split": "test[:500]"}, EVAL)  # 3,000 per epoch
+    assert (cell.info["epochs"], cell.env_steps) == (2, 6_000)
+    assert [point["env_steps"] for point in cell.curve] == [3_000, 6_000]
+    assert 0 <= cell.accuracy <= 1 and cell.eval_episodes == 300
 
 
 def test_evaluation_plays_fixed_episodes(shared_data):

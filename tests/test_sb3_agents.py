@@ -85,6 +85,10 @@ def test_algorithm_trains_saves_and_acts_natively(dataset, tmp_path, algo, actio
     assert isinstance(policy, SB3Policy)
     info, terminated = play_episode(env, policy, seed=1)
     assert terminated and set(info) >= {"label", "correct", "belief"}
+    if algo == "dqn" and not frame_stack:
+        other = gym.make("GlimpseEnv-cluttered60-v0", dataset=dataset)
+        with pytest.raises(ValueError, match="reads glimpses of shape"):
+            load_policy(str(path), other)
 
 
 def test_decoding_matches_the_gymnasium_wrappers(dataset):

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -173,18 +174,40 @@ class GridProgress:
         self.bar.close()
 
 
-def _run_inline(specs: Sequence[CellSpec], report: Callable[[Record], None], progress) -> None:
+def _run_inline(
+    specs: Sequence[CellSpec], report: Callable[[Record], None], progress: GridProgress
+) -> None:
     for spec in specs:
         progress.set_running(1)
         report(run_cell(spec))
     progress.set_running(0)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the runner dies (no orphans burning CPU)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(2.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
 def _run_processes(
-    specs: Sequence[CellSpec], workers: int, report: Callable[[Record], None], progress
+    specs: Sequence[CellSpec],
+    workers: int,
+    report: Callable[[Record], None],
+    progress: GridProgress,
 ) -> None:
     context = multiprocessing.get_context("spawn")
-    with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = futures.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
         pending = {pool.submit(run_cell, spec): spec for spec in specs}
         while pending:
             progress.set_running(min(sum(f.running() for f in pending), workers))
@@ -196,6 +219,8 @@ def _run_processes(
                 except Exception as err:  # the worker process died (e.g. killed for memory)
                     record = _failed_record(spec, err)
                 report(record)
+    finally:  # on Ctrl-C, do not wait for the cells in flight (they are not recorded)
+        pool.shutdown(wait=False, cancel_futures=True)
     progress.set_running(0)
 
 
@@ -204,7 +229,7 @@ def _run_ray(
     address: str,
     workers: int,
     report: Callable[[Record], None],
-    progress,
+    progress: GridProgress,
 ) -> None:
     try:
         import ray

@@ -29,6 +29,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
 from stable_baselines3.common.vec_env.stacked_observations import StackedObservations
 
+from agents.sb3.algos import ALGOS
 from agents.sb3.metadata import METADATA_NAME, SB3Metadata, read_metadata
 from glimpse_env.actions import decode_discrete, decode_flat
 from glimpse_env.sb3 import GlimpseSB3VecEnv
@@ -183,8 +184,6 @@ def load_policy(path: str | os.PathLike, env: Any = None, device: str = "cpu") -
     Raises:
         ValueError: not such a model, or an env it cannot act in.
     """
-    from agents.sb3.algos import ALGOS  # the algorithm classes (imports sb3-contrib)
-
     metadata = read_metadata(path)
     if metadata.algo not in ALGOS:
         raise ValueError(f"{path}: unknown algorithm {metadata.algo!r}; known: {', '.join(ALGOS)}")
