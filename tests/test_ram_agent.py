@@ -25,6 +25,7 @@ def checkpoint(tmp_path_factory):
         test_split="test[9900:]",
         epochs=1,
         hidden_size=32,
+        threads=1,
         out=str(out),
         progress=False,
         tensorboard=False,

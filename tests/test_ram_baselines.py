@@ -23,6 +23,7 @@ def test_baseline_learns_from_cluttered_canvases(tmp_path):
         split="test[:512]",
         test_split="test[9800:]",
         epochs=2,
+        threads=1,
         progress=False,
         out=str(tmp_path),
     )
@@ -33,5 +34,5 @@ def test_baseline_learns_from_cluttered_canvases(tmp_path):
 
 def test_cli(tmp_path, capsys):
     argv = ["train", "cnn", "--split", "test[:128]", "--test-split", "test[9900:]"]
-    assert cli_main([*argv, "--epochs", "1", "--no-progress"]) == 0
+    assert cli_main([*argv, "--epochs", "1", "--no-progress", "--threads", "1"]) == 0
     assert "cnn test (test[9900:]): error" in capsys.readouterr().out

@@ -28,6 +28,7 @@ def test_ram_learns_mnist_on_the_shared_split(tmp_path):
         batch_size=64,
         learning_rate=1e-3,
         seed=1,
+        threads=1,  # one thread: steadier than two on a busy 2-core machine
         out=str(tmp_path),
         progress=False,
         tensorboard=False,
@@ -38,6 +39,6 @@ def test_ram_learns_mnist_on_the_shared_split(tmp_path):
     accuracy = summary["results"][0]["accuracy"]
     print(
         f"RAM: {100 * accuracy:.1f}% on {SHARED_TEST_SPLIT} after {summary['train_time_s']:.0f} s "
-        f"of training (wall), {cpu_seconds:.0f} s of CPU time in all threads"
+        f"of training (wall), {cpu_seconds:.0f} s of CPU time"
     )
     assert accuracy >= 0.80

@@ -26,6 +26,7 @@ def small_args(out, **changes) -> Args:
         hidden_size=32,
         glimpse_hidden=16,
         glimpse_features=32,
+        threads=1,
         out=str(out),
         progress=False,
         tensorboard=False,
@@ -111,7 +112,8 @@ def test_cli_train_and_eval(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "ram", "--env", "GlimpseEnv-v0", "--split", "test[:256]"]
     argv += ["--test-split", "test[9900:]", "--epochs", "1", "--hidden-size", "32"]
-    argv += ["--out", str(out), "--no-progress", "--env-kwargs", '{"num_glimpses": 3}']
+    argv += ["--out", str(out), "--no-progress", "--threads", "1"]
+    argv += ["--env-kwargs", '{"num_glimpses": 3}']
     assert cli_main(argv) == 0
     assert list((out / "tensorboard").iterdir()), "no TensorBoard event file"
     report = tmp_path / "eval.json"
@@ -130,3 +132,9 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "unknown env id" in capsys.readouterr().err
     assert cli_main(["train", "ram", "--env-kwargs", "[1]", "--out", str(tmp_path)]) == 2
     assert "JSON object" in capsys.readouterr().err
+    train(small_args(tmp_path / "run", epochs=1))
+    argv = ["eval", "ram", "--checkpoint", str(tmp_path / "run" / "last.pt")]
+    assert cli_main([*argv, "--env", "GlimpseEnv-translated60-v0"]) == 2
+    assert "glimpses of shape" in capsys.readouterr().err
+    assert cli_main(["eval", "ram", "--checkpoint", str(tmp_path / "nothing.pt")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.evaluate import make_test_core
+from agents.ram.threads import torch_threads
 from glimpse_env.cli_args import parse_args
 from glimpse_env.core import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
@@ -128,8 +129,11 @@ def test_accuracy(model: nn.Module, core: GlimpseCore, batch_size: int = 1000) -
 
 def train_baseline(kind: Literal["cnn", "mlp"], args: Args) -> dict:
     """Train ``kind`` on the env's canvases; returns (and writes) the test results."""
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    with torch_threads(args.threads):
+        return _train_baseline(kind, args)
+
+
+def _train_baseline(kind: Literal["cnn", "mlp"], args: Args) -> dict:
     overrides = {**parse_json_kwargs(args.env_kwargs), "split": args.split, "device": args.device}
     if args.data_root is not None:
         overrides["data_root"] = args.data_root

@@ -27,7 +27,7 @@ from glimpse_env.cli_args import parse_args
 from glimpse_env.core import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
 
-__all__ = ["EvalResult", "evaluate", "main", "make_test_core"]
+__all__ = ["Args", "EvalResult", "evaluate", "main", "make_test_core", "run"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,15 @@ class Args:
 def main(argv: list[str] | None = None) -> int:
     """``glimpse-env eval ram``."""
     args = parse_args(Args, argv, prog="glimpse-env eval ram")
+    try:
+        return run(args)
+    except (FileNotFoundError, ValueError) as err:  # CheckpointError is a ValueError
+        print(f"glimpse-env eval ram: error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args: Args) -> int:
+    """Evaluate as ``args`` says; print the results (and write them as JSON if asked)."""
     data = load_checkpoint(args.checkpoint, device=args.device)
     model = load_model(data, args.device, source=args.checkpoint)
     saved = dict(data["env_kwargs"])

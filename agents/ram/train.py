@@ -28,6 +28,7 @@ from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.evaluate import EvalResult, evaluate, make_test_core
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import hybrid_loss, rollout
+from agents.ram.threads import torch_threads
 from glimpse_env.cli_args import parse_args
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
@@ -100,7 +101,7 @@ class Args:
 
 
 # Arguments that may differ between a run and its resumption (they do not change the weights).
-RUN_CONTROL = ("resume", "progress", "tensorboard", "eval_every", "mc_samples")
+RUN_CONTROL = ("resume", "out", "progress", "tensorboard", "eval_every", "mc_samples")
 
 CSV_COLUMNS = (
     "epoch",
@@ -199,8 +200,11 @@ class MetricsLog:
 
 def train(args: Args) -> dict[str, Any]:
     """Run the training described by ``args``; returns the final test results (also in JSON)."""
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    with torch_threads(args.threads):
+        return _train(args)
+
+
+def _train(args: Args) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device)
@@ -228,6 +232,11 @@ def train(args: Args) -> dict[str, Any]:
     if args.resume and last_path.is_file():
         saved = load_checkpoint(last_path, device="cpu")  # RNG states must stay on the CPU
         check_resumable(saved.get("args", {}), args, last_path)
+        missing = [
+            k for k in ("optimizer", "scheduler", "rng", "best", "train_time_s") if k not in saved
+        ]
+        if missing:
+            raise CheckpointError(f"cannot resume {last_path}: it lacks {missing}")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
