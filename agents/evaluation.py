@@ -27,7 +27,7 @@ from glimpse_env.config import GlimpseConfig
 from glimpse_env.core import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
 from glimpse_env.env import observation_from_state
-from glimpse_env.registration import PRESETS
+from glimpse_env.registration import env_kwargs as registered_env_kwargs
 
 __all__ = ["EvalProtocol", "EvalResult", "PredictPolicy", "evaluate_policy", "make_core"]
 
@@ -86,9 +86,7 @@ class EvalResult:
 
 def make_core(env_id: str, **env_kwargs: Any) -> GlimpseCore:
     """The batched core of ``gym.make(env_id, **env_kwargs)`` (its preset, then the kwargs)."""
-    if env_id not in PRESETS:
-        raise ValueError(f"unknown env id {env_id!r}; registered: {', '.join(PRESETS)}")
-    return GlimpseCore(GlimpseConfig.from_kwargs(**{**PRESETS[env_id], **env_kwargs}))
+    return GlimpseCore(GlimpseConfig.from_kwargs(**registered_env_kwargs(env_id, **env_kwargs)))
 
 
 @torch.no_grad()

@@ -20,13 +20,14 @@ import ast
 import dataclasses
 import inspect
 import itertools
+import json
 import textwrap
 import types
 import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-__all__ = ["build_parser", "field_docs", "parse_args"]
+__all__ = ["build_parser", "field_docs", "parse_args", "parse_json_object"]
 
 T = TypeVar("T")
 
@@ -110,3 +111,22 @@ def parse_args(cls: type[T], argv: Sequence[str] | None = None, prog: str | None
     """Parse ``argv`` into an instance of the dataclass ``cls``."""
     namespace = build_parser(cls, prog=prog).parse_args(argv)
     return cls(**vars(namespace))
+
+
+def parse_json_object(text: str | None, flag: str = "--env-kwargs") -> dict[str, Any]:
+    """A JSON object given on the command line (None or '' -> {}); ValueError naming the flag.
+
+    >>> parse_json_object('{"split": "test"}')
+    {'split': 'test'}
+    """
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f'{flag} must be a JSON object, e.g. \'{{"split": "test"}}\': {err}'
+        ) from err
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return value

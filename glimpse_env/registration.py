@@ -10,7 +10,7 @@ from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["PRESETS", "register_envs"]
+__all__ = ["PRESETS", "env_kwargs", "register_envs"]
 
 _MNIST = {"num_glimpses": 6, "patch_size": 8, "num_scales": 1}
 _TRANSLATED = {"canvas_size": 60, "num_glimpses": 8, "patch_size": 12, "num_scales": 3}
@@ -46,3 +46,24 @@ def register_envs() -> None:
             vector_entry_point="glimpse_env.vector:GlimpseVectorEnv",
             kwargs=dict(kwargs),
         )
+
+
+def env_kwargs(env_id: str, **overrides: Any) -> dict[str, Any]:
+    """The kwargs ``gym.make(env_id, **overrides)`` passes to the env: the id's, then overrides.
+
+    Works for any registered glimpse env id, the presets and ids users register themselves.
+
+    >>> env_kwargs("GlimpseEnv-v0", split="test")["num_glimpses"]
+    6
+
+    Raises:
+        ValueError: an unknown id (the message lists the glimpse env ids) or an id that is not a
+            glimpse env.
+    """
+    if env_id not in gym.registry:
+        known = ", ".join(sorted(k for k in gym.registry if k.startswith("GlimpseEnv")))
+        raise ValueError(f"unknown env id {env_id!r}; glimpse env ids: {known}")
+    spec = gym.spec(env_id)
+    if "glimpse_env" not in str(spec.entry_point):
+        raise ValueError(f"{env_id!r} is not a glimpse env (entry point {spec.entry_point})")
+    return {**spec.kwargs, **overrides}

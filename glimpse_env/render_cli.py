@@ -11,7 +11,6 @@ The environment id may come first, as a positional argument, or as ``--env ID``.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 import glimpse_env  # noqa: F401  (registers the ids)
-from glimpse_env.cli_args import parse_args
+from glimpse_env.cli_args import parse_args, parse_json_object
 from glimpse_env.policies import Policy, load_policy
 from glimpse_env.recording import write_gif
 
@@ -79,17 +78,12 @@ def _positional_env(argv: Sequence[str]) -> list[str]:
 def make_env(
     env_id: str, env_kwargs: str, render_mode: str, defaults: dict[str, Any] | None = None
 ) -> gym.Env:
-    """``gym.make(env_id, render_mode=..., **defaults, **json.loads(env_kwargs))``.
+    """``gym.make(env_id, render_mode=..., **defaults, **<the JSON object env_kwargs>)``.
 
     Raises:
         ValueError: ``env_kwargs`` is not a JSON object.
     """
-    try:
-        kwargs = json.loads(env_kwargs)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--env-kwargs must be a JSON object, got {env_kwargs!r}: {err}") from err
-    if not isinstance(kwargs, dict):
-        raise ValueError(f"--env-kwargs must be a JSON object, got {env_kwargs!r}")
+    kwargs = parse_json_object(env_kwargs)
     return gym.make(env_id, render_mode=render_mode, **{**(defaults or {}), **kwargs})
 
 

@@ -25,7 +25,7 @@ from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env import VecEnv
 
 from glimpse_env.actions import decode_discrete, decode_flat
-from glimpse_env.registration import PRESETS
+from glimpse_env.registration import env_kwargs as registered_env_kwargs
 from glimpse_env.vector import GlimpseVectorEnv
 from glimpse_env.wrappers import flat_action_space, grid_for
 
@@ -153,7 +153,5 @@ def make_sb3_vec_env(
     **env_kwargs: Any,
 ) -> GlimpseSB3VecEnv:
     """A :class:`GlimpseSB3VecEnv` for a registered id, with env kwargs over its preset."""
-    if env_id not in PRESETS:
-        raise ValueError(f"unknown env id {env_id!r}; registered: {', '.join(PRESETS)}")
-    vector = GlimpseVectorEnv(num_envs=num_envs, **{**PRESETS[env_id], **env_kwargs})
+    vector = GlimpseVectorEnv(num_envs=num_envs, **registered_env_kwargs(env_id, **env_kwargs))
     return GlimpseSB3VecEnv(vector, action, logit_scale, stride, confidence)

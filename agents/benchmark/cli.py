@@ -26,8 +26,7 @@ from agents.benchmark.report import (
 )
 from agents.benchmark.runner import run_grid
 from agents.evaluation import EvalProtocol
-from agents.sb3.train import parse_json
-from glimpse_env.cli_args import parse_args
+from glimpse_env.cli_args import parse_args, parse_json_object
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
 __all__ = ["DEFAULT_AGENTS", "Args", "build_grid", "main"]
@@ -82,7 +81,7 @@ def build_grid(args: Args, workers: int) -> list[CellSpec]:
     """The cells of the grid, env-major then agent then seed."""
     if args.budget < 1 or args.seeds < 1:
         raise ValueError(f"--budget and --seeds must be >= 1, got {args.budget}, {args.seeds}")
-    env_kwargs = {**parse_json(args.env_kwargs, "--env-kwargs"), "split": args.split}
+    env_kwargs = {**parse_json_object(args.env_kwargs), "split": args.split}
     if args.data_root is not None:
         env_kwargs["data_root"] = args.data_root
     eval_kwargs = EvalProtocol(

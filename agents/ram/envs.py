@@ -6,47 +6,27 @@ is the core of the env a user makes with the same id and kwargs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import gymnasium as gym
-
-import glimpse_env  # noqa: F401  (registers the GlimpseEnv-* ids)
+from glimpse_env.cli_args import parse_json_object
 from glimpse_env.config import GlimpseConfig
 from glimpse_env.core import GlimpseCore
+from glimpse_env.registration import env_kwargs as registered_env_kwargs
 
 __all__ = ["env_kwargs", "make_core", "parse_json_kwargs"]
 
 
-def parse_json_kwargs(text: str | None, flag: str = "--env-kwargs") -> dict[str, Any]:
-    """A JSON object from the command line (None or '' -> {}); a clear error otherwise."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{flag} must be a JSON object, e.g. '{{\"clutter\": 4}}': {err}") from err
-    if not isinstance(value, dict):
-        raise ValueError(f"{flag} must be a JSON object, got {type(value).__name__}")
-    return value
+parse_json_kwargs = parse_json_object
+"""A JSON object from the command line: :func:`glimpse_env.cli_args.parse_json_object`."""
 
 
 def env_kwargs(env_id: str, **overrides: Any) -> dict[str, Any]:
     """The registered kwargs of ``env_id`` updated with the overrides whose value is not None.
 
-    Raises:
-        ValueError: an unknown id (the message lists the GlimpseEnv ids) or an id that is not a
-            glimpse env.
+    A None override means "not given on the command line"; see
+    :func:`glimpse_env.registration.env_kwargs` for the errors.
     """
-    if env_id not in gym.registry:
-        known = ", ".join(sorted(k for k in gym.registry if k.startswith("GlimpseEnv")))
-        raise ValueError(f"unknown env id {env_id!r}; glimpse env ids: {known}")
-    spec = gym.spec(env_id)
-    if "glimpse_env" not in str(spec.entry_point):
-        raise ValueError(f"{env_id!r} is not a glimpse env (entry point {spec.entry_point})")
-    kwargs = dict(spec.kwargs)
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    return kwargs
+    return registered_env_kwargs(env_id, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def make_core(kwargs: dict[str, Any]) -> GlimpseCore:

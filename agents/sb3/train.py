@@ -13,7 +13,6 @@ evaluated on the held-out split (every image once, fixed canvases).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -31,11 +30,11 @@ from agents.learning_curve import LearningCurve
 from agents.sb3.algos import ALGOS, AlgoSpec
 from agents.sb3.metadata import SB3Metadata
 from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
-from glimpse_env.cli_args import parse_args
+from glimpse_env.cli_args import parse_args, parse_json_object
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 from glimpse_env.sb3 import make_sb3_vec_env
 
-__all__ = ["Args", "SB3Run", "main", "make_training_env", "parse_json", "train_sb3"]
+__all__ = ["Args", "SB3Run", "main", "make_training_env", "train_sb3"]
 
 
 @dataclass
@@ -74,19 +73,6 @@ class Args:
     """The model file; default runs/sb3/ALGO_ENV_seedSEED.zip."""
     verbose: bool = True
     """Print training accuracy and return as they come."""
-
-
-def parse_json(text: str | None, flag: str) -> dict[str, Any]:
-    """A JSON object from the command line (None or '' -> {}); a clear error otherwise."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{flag} must be a JSON object, e.g. '{{\"a\": 1}}': {err}") from err
-    if not isinstance(value, dict):
-        raise ValueError(f"{flag} must be a JSON object, got {type(value).__name__}")
-    return value
 
 
 def make_training_env(
@@ -215,10 +201,10 @@ def main(argv: list[str] | None = None, algo: str = "ppo") -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
-        env_kwargs = {**parse_json(args.env_kwargs, "--env-kwargs"), "split": args.split}
+        env_kwargs = {**parse_json_object(args.env_kwargs, "--env-kwargs"), "split": args.split}
         if args.data_root is not None:
             env_kwargs["data_root"] = args.data_root
-        hyperparams = parse_json(args.hyperparams, "--hyperparams")
+        hyperparams = parse_json_object(args.hyperparams, "--hyperparams")
         print(f"training {algo} on {args.env} for {args.steps} env steps (seed {args.seed})")
         run = train_sb3(
             algo, args.env, args.steps, args.seed, env_kwargs, hyperparams, args.num_envs,
