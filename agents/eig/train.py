@@ -24,7 +24,6 @@ split and writes ``results.json``.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -43,6 +42,7 @@ from agents.eig.lookahead import visited_mask
 from agents.eig.model import EIGConfig, EIGModel
 from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.evaluate import make_test_core
+from agents.training_log import MetricsLog, check_resumable
 from glimpse_env.cli_args import parse_args
 from glimpse_env.core import EpisodeState, GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT, ImageDataset
@@ -214,54 +214,6 @@ def storable_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "dataset": dataset.name} if isinstance(dataset, ImageDataset) else kwargs
 
 
-def check_resumable(saved: dict[str, Any], args: Args, path: Path) -> None:
-    """Refuse to resume a run with other arguments (they would change the result)."""
-    changed = {
-        k: (saved.get(k), v)
-        for k, v in asdict(args).items()
-        if k not in RUN_CONTROL and saved.get(k) != v
-    }
-    if changed:
-        details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
-        raise CheckpointError(f"cannot resume {path} with other arguments ({details})")
-
-
-class MetricsLog:
-    """Per-epoch rows to OUT/metrics.csv and TensorBoard (rows past a resumed epoch are dropped)."""
-
-    def __init__(self, out: Path, resume_epoch: int, tensorboard: bool) -> None:
-        self.path = out / "metrics.csv"
-        rows = []
-        if resume_epoch > 0 and self.path.is_file():
-            with self.path.open(newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= resume_epoch]
-        with self.path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        self.writer = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                print("tensorboard is not installed: no TensorBoard logs", file=sys.stderr)
-            else:
-                self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=resume_epoch + 1)
-
-    def write(self, row: dict[str, Any]) -> None:
-        with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, CSV_COLUMNS).writerow(row)
-        if self.writer is not None:
-            for key, value in row.items():
-                if key != "epoch" and value != "":
-                    self.writer.add_scalar(f"eig/{key}", value, row["epoch"])
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 def train(
     args: Args, dataset: ImageDataset | None = None, test_dataset: ImageDataset | None = None
 ) -> dict[str, Any]:
@@ -317,7 +269,7 @@ def train(
     last_path = out / "last.pt"
     if args.resume and last_path.is_file():
         saved = load_checkpoint(last_path, device=device)
-        check_resumable(saved.get("args", {}), args, last_path)
+        check_resumable(saved.get("args", {}), args, last_path, RUN_CONTROL)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -327,7 +279,7 @@ def train(
         print(f"resuming {last_path} after epoch {start_epoch}")
     elif args.resume:
         print(f"--resume: no {last_path} yet, starting afresh")
-    log = MetricsLog(out, start_epoch, args.tensorboard)
+    log = MetricsLog(out, CSV_COLUMNS, "eig", start_epoch, args.tensorboard)
 
     def checkpoint(epoch: int) -> dict[str, Any]:
         return {

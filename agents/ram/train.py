@@ -12,7 +12,6 @@ The trainer steps the env's batched core (:class:`glimpse_env.core.GlimpseCore`,
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -29,6 +28,7 @@ from agents.ram.evaluate import EvalResult, evaluate, make_test_core
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import hybrid_loss, rollout
 from agents.ram.threads import torch_threads
+from agents.training_log import MetricsLog, check_resumable
 from glimpse_env.cli_args import parse_args
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
@@ -146,58 +146,6 @@ def training_env_kwargs(args: Args) -> dict[str, Any]:
     return env_kwargs(args.env, **overrides)
 
 
-def check_resumable(saved: dict[str, Any], args: Args, path: Path) -> None:
-    """Refuse to resume a run with other arguments (they would change the result)."""
-    now = asdict(args)
-    changed = {
-        key: (saved.get(key), value)
-        for key, value in now.items()
-        if key not in RUN_CONTROL and saved.get(key) != value
-    }
-    if changed:
-        details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
-        raise CheckpointError(
-            f"cannot resume {path}: it was trained with other arguments ({details}); use the "
-            f"same arguments, or another --out"
-        )
-
-
-class MetricsLog:
-    """Per-epoch metrics to OUT/metrics.csv and TensorBoard (rows past the resumed epoch go)."""
-
-    def __init__(self, out: Path, resume_epoch: int, tensorboard: bool) -> None:
-        self.path = out / "metrics.csv"
-        rows = []
-        if resume_epoch > 0 and self.path.is_file():
-            with self.path.open(newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= resume_epoch]
-        with self.path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        self.writer = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                print("tensorboard is not installed: no TensorBoard logs", file=sys.stderr)
-            else:
-                self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=resume_epoch + 1)
-
-    def write(self, row: dict[str, Any]) -> None:
-        with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, CSV_COLUMNS).writerow(row)
-        if self.writer is not None:
-            for key, value in row.items():
-                if key != "epoch" and value != "":
-                    self.writer.add_scalar(f"ram/{key}", value, row["epoch"])
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 def train(args: Args) -> dict[str, Any]:
     """Run the training described by ``args``; returns the final test results (also in JSON)."""
     with torch_threads(args.threads):
@@ -231,7 +179,7 @@ def _train(args: Args) -> dict[str, Any]:
     last_path, best_path = out / "last.pt", out / "best.pt"
     if args.resume and last_path.is_file():
         saved = load_checkpoint(last_path, device="cpu")  # RNG states must stay on the CPU
-        check_resumable(saved.get("args", {}), args, last_path)
+        check_resumable(saved.get("args", {}), args, last_path, RUN_CONTROL)
         missing = [
             k for k in ("optimizer", "scheduler", "rng", "best", "train_time_s") if k not in saved
         ]
@@ -246,7 +194,7 @@ def _train(args: Args) -> dict[str, Any]:
         print(f"resuming {last_path} after epoch {start_epoch}")
     elif args.resume:
         print(f"--resume: no {last_path} yet, starting afresh")
-    log = MetricsLog(out, start_epoch, args.tensorboard)
+    log = MetricsLog(out, CSV_COLUMNS, "ram", start_epoch, args.tensorboard)
 
     def checkpoint(epoch: int) -> dict[str, Any]:
         return {
