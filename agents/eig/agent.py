@@ -26,6 +26,7 @@ import torch
 from agents.eig.checkpoint import load_checkpoint, load_model
 from agents.eig.lookahead import expected_information_gain, masked_argmax, nearest_cell
 from agents.eig.model import EIGModel
+from agents.observations import observation_tensors
 
 __all__ = ["AgentState", "EIGAgent", "load_policy"]
 
@@ -97,22 +98,9 @@ class EIGAgent:
         return self.model.config.grid_size
 
     def _tensors(self, obs: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, bool]:
-        """``(glimpse (B, S*C, P, P), location (B, 2), batched)`` from an observation dict."""
+        """``(glimpse (B, S*C, P, P), location (B, 2), batched)`` tensors from an obs dict."""
         shape = tuple(self.model.config.glimpse_shape)
-        try:
-            glimpse = torch.as_tensor(np.asarray(obs["glimpse"], np.float32), device=self.device)
-            location = torch.as_tensor(np.asarray(obs["location"], np.float32), device=self.device)
-        except (KeyError, TypeError) as err:
-            raise ValueError("obs must be the env's dict with 'glimpse' and 'location'") from err
-        batched = glimpse.ndim == 4
-        glimpse, location = glimpse.reshape(-1, *glimpse.shape[-3:]), location.reshape(-1, 2)
-        if tuple(glimpse.shape[1:]) != shape or len(location) != len(glimpse):
-            raise ValueError(
-                f"obs must hold glimpses {shape} and locations (2,) (or batches of them); got "
-                f"{tuple(np.shape(obs['glimpse']))} and {tuple(np.shape(obs['location']))}: is "
-                f"this the env the agent was trained on ({self.env_id})?"
-            )
-        return glimpse, location, batched
+        return observation_tensors(obs, shape, self.device, self.env_id)
 
     @torch.no_grad()
     def predict(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.observations import observation_tensors
 from agents.ram.checkpoint import load_checkpoint, load_model
 from agents.ram.model import RecurrentAttentionModel
 
@@ -71,24 +72,8 @@ class RAMAgent:
 
     def _observation(self, obs: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """``(glimpse (B, S*C, P, P), location (B, 2), batched)`` tensors from an obs dict."""
-        if not isinstance(obs, Mapping) or "glimpse" not in obs or "location" not in obs:
-            raise ValueError("obs must be the env's dict with 'glimpse' and 'location'")
-        glimpse = torch.as_tensor(np.asarray(obs["glimpse"], dtype=np.float32), device=self.device)
-        location = torch.as_tensor(
-            np.asarray(obs["location"], dtype=np.float32), device=self.device
-        )
         shape = tuple(self.model.config.glimpse_shape)
-        batched = glimpse.ndim == 4
-        if not batched:
-            glimpse, location = glimpse[None], location[None]
-        if tuple(glimpse.shape[1:]) != shape or location.shape != (len(glimpse), 2):
-            raise ValueError(
-                f"obs must hold glimpse {shape} and location (2,) (or a batch of them: "
-                f"(B, *{shape}), (B, 2)); got glimpse {tuple(obs['glimpse'].shape)} and "
-                f"location {tuple(np.shape(obs['location']))}. Is this the env the agent was "
-                f"trained on ({self.env_id})?"
-            )
-        return glimpse, location, batched
+        return observation_tensors(obs, shape, self.device, self.env_id)
 
     @torch.no_grad()
     def predict(
