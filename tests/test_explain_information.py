@@ -146,8 +146,17 @@ def test_welch_and_the_reward_comparison():
     assert 0 < test["p"] < 0.05
     gain = {"x": np.array([[1.0, 0.2], [1.2, 0.1], [0.9, 0.4]])}
     gain["y"] = gain["x"] + [0.0, 0.5]
-    per_seed = {r: {"information_gain": g, "accuracy": np.ones((3, 2))} for r, g in gain.items()}
+    per_seed = {
+        r: {
+            "information_gain": g,
+            "accuracy": np.ones((3, 2)),
+            "entropy": np.hstack([np.full((3, 1), 2.0), 2.0 - g.cumsum(1)]),
+        }
+        for r, g in gain.items()
+    }
     result = compare_rewards(per_seed, "x", "y")
+    # the extra gain at glimpse 2 lowers H_2 by 0.5: the mean of H_1, H_2 by 0.25
+    assert result["mean_entropy_over_glimpses"]["difference"] == pytest.approx(-0.25)
     assert result["total_information_gain"]["difference"] == pytest.approx(0.5)
     assert result["gain_after_first_glimpse"]["difference"] == pytest.approx(0.5)
     assert result["gain_per_glimpse"][0]["difference"] == pytest.approx(0.0)

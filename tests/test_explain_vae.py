@@ -124,7 +124,9 @@ def test_vae_training_leaves_the_agent_unchanged(core_kind, partial):
     core = tiny_core()
     agent = tiny_ram(core, core_kind)
     before = {k: v.clone() for k, v in agent.state_dict().items()}
-    settings = VAETraining(epochs=2, batch_size=8, latent_size=4, hidden_size=32, partial=partial)
+    settings = VAETraining(
+        2, 8, latent_size=4, hidden_size=32, partial=partial, kl_warmup=int(partial)
+    )
     vae, history = train_vae(agent, core, settings, progress=False)
     for key, value in agent.state_dict().items():
         torch.testing.assert_close(value, before[key], rtol=0, atol=0)

@@ -43,6 +43,7 @@ from agents.explain.footprint import glimpse_sides
 from agents.explain.information import CURVES, belief_information, mean_curves
 from agents.explain.reconstruction import (
     VAETraining,
+    core_footprints,
     decode_hiddens,
     reconstruction_mse,
     train_vae,
@@ -100,6 +101,8 @@ class Args:
     """Width of the VAE's hidden layers."""
     partial: bool = False
     """Reconstruction loss only on pixels the agent has seen so far (the glimpse footprints)."""
+    kl_warmup: int = 0
+    """Epochs over which the KL weight rises from 0 to 1 (against posterior collapse)."""
     train_split: str | None = None
     """The VAE's training split; default the checkpoint's training split."""
     test_split: str | None = None
@@ -167,6 +170,7 @@ def obtain_vae(
         hidden_size=args.vae_hidden,
         partial=args.partial,
         seed=args.seed,
+        kl_warmup=args.kl_warmup,
     )
     print(f"training the VAE on {core.dataset_name} ({core.num_images} images): {settings}")
     vae, history = train_vae(agent, core, settings, progress=args.progress)
@@ -203,10 +207,13 @@ def write_figures(
         played.canvas[:k].numpy(), recon[:k].numpy(), played.locations[:k].numpy(), sides, args.zoom
     )
     paths = [write_png(out / "grid.png", grid)]
-    for i in range(min(args.gifs, len(played.label))):
+    gifs = min(args.gifs, len(played.label))
+    seen = core_footprints(core, played.locations[:gifs])[:, :, 0].numpy()  # (K, T, H, W)
+    for i in range(gifs):
         frames = episode_frames(
             played.canvas[i].numpy(), recon[i].numpy(), played.locations[i].numpy(), sides,
-            played.log_beliefs[i].numpy(), core.classes, zoom=args.zoom + 1,
+            played.log_beliefs[i].numpy(), core.classes, int(played.label[i]), seen[i],
+            zoom=args.zoom + 1,
         )  # fmt: skip
         paths.append(write_gif(out / f"episode-{i}.gif", frames, fps=2.0))
     for name, values in curves.items():
@@ -242,6 +249,7 @@ def explain(args: Args, command: str | None = None) -> dict[str, Any]:
         "vae_hidden": args.vae_hidden,
         "partial": args.partial,
         "seed": args.seed,
+        "kl_warmup": args.kl_warmup,
     }
     stages = tqdm(total=3, desc="explain", disable=not args.progress)
     vae, vae_meta = obtain_vae(args, agent, train_core, identity)

@@ -5,8 +5,9 @@ glimpse squares are placed with :func:`glimpse_env.sensor.square_starts`, the se
 Plots use matplotlib's Agg backend. Every file is written atomically (temp file, ``os.replace``).
 
 Grid layout (:func:`grid_size`): a header band of column titles, then one row per example; the
-first column is the image with all its glimpses, column ``t`` the reconstruction after glimpse
-``t`` with glimpses ``1..t`` drawn (the latest bright, the earlier ones dim).
+first column is the image with the fovea (smallest square) of each glimpse, column ``t`` the
+reconstruction after glimpse ``t`` with glimpses ``1..t`` drawn (the latest bright with all its
+scales, the earlier ones' foveae dim).
 """
 
 from __future__ import annotations
@@ -74,24 +75,29 @@ def _draw_squares(
     image_size: tuple[int, int],
     sides: Sequence[int],
     zoom: int,
+    current: bool = True,
 ) -> None:
-    """Outline the squares of glimpses at ``locations`` ``(k, 2)`` on a cell showing the image
-    at ``zoom``: the last glimpse in ``CURRENT``, the earlier ones in ``EARLIER``."""
+    """Outline the glimpses at ``locations`` ``(k, 2)`` on a cell showing the image at ``zoom``.
+
+    Every glimpse's smallest square (the fovea) is drawn, the earlier ones in ``EARLIER``; the
+    last glimpse is drawn with all its scales in ``CURRENT`` (when ``current``), so multi-scale
+    glimpses do not bury the picture in squares.
+    """
     if len(locations) == 0:
         return
     side = torch.tensor(list(sides))
     rows, cols = square_starts(torch.as_tensor(np.asarray(locations)), image_size, side)
     last = len(locations) - 1
     for i in range(len(locations)):
-        color = CURRENT if i == last else EARLIER
-        for s in range(len(sides)):
+        highlight = current and i == last
+        for s in range(len(sides) if highlight else 1):
             rect = Rect(
                 cell.top + int(rows[i, s]) * zoom,
                 cell.left + int(cols[i, s]) * zoom,
                 sides[s] * zoom,
                 sides[s] * zoom,
             )
-            draw_outline(frame, rect, color, 1, clip=cell)
+            draw_outline(frame, rect, CURRENT if highlight else EARLIER, 1, clip=cell)
 
 
 def _cell(frame: np.ndarray, top: int, left: int, planes: np.ndarray, zoom: int) -> Rect:
@@ -129,11 +135,15 @@ def explanation_grid(
     for row in range(examples):
         top = HEADER + row * step_h
         cell = _cell(frame, top, GAP, canvas[row], zoom)
-        _draw_squares(frame, cell, locations[row], size, sides, zoom)
+        _draw_squares(frame, cell, locations[row], size, sides, zoom, current=False)
         for t in range(glimpses):
             cell = _cell(frame, top, GAP + (t + 1) * step_w, recon[row, t], zoom)
             _draw_squares(frame, cell, locations[row, : t + 1], size, sides, zoom)
     return frame
+
+
+DIM_UNSEEN = 0.3
+"""Brightness of the pixels not yet seen in the "seen" panel of the episode frames."""
 
 
 def episode_frames(
@@ -143,6 +153,8 @@ def episode_frames(
     sides: Sequence[int],
     log_beliefs: np.ndarray | None = None,
     classes: Sequence[str] | None = None,
+    label: int | None = None,
+    seen: np.ndarray | None = None,
     zoom: int = 4,
 ) -> list[np.ndarray]:
     """One frame per glimpse of an episode: the image with the glimpses so far, beside the
@@ -153,6 +165,9 @@ def episode_frames(
         sides: the glimpse's square sides in pixels.
         log_beliefs: ``(T, n)`` the belief after each glimpse (optional caption).
         classes: class names (default: the class indices).
+        label: the true class (added to the caption).
+        seen: ``(T, H, W)`` bool, the pixels seen by glimpse ``t``
+            (:func:`~agents.explain.footprint.footprint_masks`): the others are dimmed.
         zoom: integer enlargement.
 
     Returns:
@@ -161,20 +176,27 @@ def episode_frames(
     size = tuple(canvas.shape[1:])
     height = HEADER + size[0] * zoom + 2 * GAP + HEADER
     width = 2 * (size[1] * zoom + GAP) + GAP
+
+    def name(k: int) -> str:
+        return classes[k] if classes is not None else str(k)
+
     frames = []
     for t in range(len(recon)):
         frame = np.full((height, width, 3), BACKGROUND, np.uint8)
         draw_text(frame, "seen", GAP, GAP, TEXT)
         draw_text(frame, f"imagined after t={t + 1}", GAP, 2 * GAP + size[1] * zoom, TEXT)
-        left = _cell(frame, HEADER, GAP, canvas, zoom)
+        image = canvas if seen is None else np.where(seen[t], canvas, canvas * DIM_UNSEEN)
+        left = _cell(frame, HEADER, GAP, image.astype(np.uint8), zoom)
         _draw_squares(frame, left, locations[: t + 1], size, sides, zoom)
         right = _cell(frame, HEADER, 2 * GAP + size[1] * zoom, recon[t], zoom)
         _draw_squares(frame, right, locations[: t + 1], size, sides, zoom)
+        words = []
         if log_beliefs is not None:
             guess = int(np.argmax(log_beliefs[t]))
-            name = classes[guess] if classes is not None else str(guess)
-            caption = f"guess {name} p={np.exp(log_beliefs[t][guess]):.2f}"
-            draw_text(frame, caption, HEADER + size[0] * zoom + 2 * GAP, GAP, TEXT)
+            words.append(f"guess {name(guess)} p={np.exp(log_beliefs[t][guess]):.2f}")
+        if label is not None:
+            words.append(f"true {name(label)}")
+        draw_text(frame, ", ".join(words), HEADER + size[0] * zoom + 2 * GAP, GAP, TEXT)
         frames.append(frame)
     return frames
 

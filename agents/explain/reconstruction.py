@@ -92,6 +92,9 @@ class VAETraining:
         latent_size: ``Z``; hidden_size: the MLPs' width.
         partial: the reconstruction loss counts only the pixels seen so far.
         seed: seeds the VAE's initialisation, the image order, the episodes and ``eps``.
+        kl_warmup: epochs over which the KL term's weight in the gradient rises linearly from
+            0 to 1 (0: none), against posterior collapse on large canvases; the loss reported
+            is always reconstruction + KL.
     """
 
     epochs: int = 10
@@ -101,6 +104,7 @@ class VAETraining:
     hidden_size: int = 512
     partial: bool = False
     seed: int = 0
+    kl_warmup: int = 0
 
 
 def train_vae(
@@ -134,21 +138,22 @@ def train_vae(
             disable=not progress,
             leave=False,
         )
-        for index in bar:
+        for step, index in enumerate(bar):
             episodes: Episodes = play(agent, core, core.reset(generator, index=index))
             masks = core_footprints(core, episodes.locations) if settings.partial else None
             images = episodes.canvas.float() / 255.0
             loss = vae_loss(vae, episodes.hiddens, images, masks, generator)
+            done = epoch - 1 + (step + 1) / len(bar)  # epochs done after this step
+            kl_weight = min(1.0, done / settings.kl_warmup) if settings.kl_warmup > 0 else 1.0
             optimizer.zero_grad(set_to_none=True)
-            loss.total.backward()
+            (loss.reconstruction + kl_weight * loss.kl).backward()
             optimizer.step()
             parts = torch.stack([loss.total, loss.reconstruction, loss.kl]).detach().double()
             sums += parts.cpu() * len(index)
         mean = (sums / core.num_images).tolist()
         history.append({"epoch": epoch, "loss": mean[0], "reconstruction": mean[1], "kl": mean[2]})
-        if progress:
-            tqdm.write(
-                f"VAE epoch {epoch}: loss {mean[0]:.1f} = reconstruction {mean[1]:.1f} + "
-                f"KL {mean[2]:.1f} (nats per episode)"
-            )
+        tqdm.write(
+            f"VAE epoch {epoch}: loss {mean[0]:.1f} = reconstruction {mean[1]:.1f} + "
+            f"KL {mean[2]:.1f} (nats per episode)"
+        )
     return vae.eval(), history

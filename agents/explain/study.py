@@ -245,9 +245,12 @@ def compare_rewards(
     Returns:
         Welch tests over seeds of the total information gain ``log n - H_T``, of the gain after
         the first glimpse ``H_1 - H_T`` (the part the learned locations decide: glimpse 1 is at a
-        random location for both), of the final accuracy, and of the gain at each glimpse.
+        random location for both), of the final accuracy, of the mean entropy over glimpses
+        ``1..T`` (lower: the information came earlier), and of the gain and the accuracy at
+        each glimpse.
     """
     gain = {r: per_seed[r]["information_gain"] for r in (baseline, reshaped)}
+    mean_entropy = {r: per_seed[r]["entropy"][:, 1:].mean(1) for r in (baseline, reshaped)}
     accuracy = {r: per_seed[r]["accuracy"][:, -1] for r in (baseline, reshaped)}
     return {
         "total_information_gain": welch(gain[baseline].sum(1), gain[reshaped].sum(1)),
@@ -255,11 +258,17 @@ def compare_rewards(
             gain[baseline][:, 1:].sum(1), gain[reshaped][:, 1:].sum(1)
         ),
         "final_accuracy": welch(accuracy[baseline], accuracy[reshaped]),
-        "gain_per_glimpse": [
-            welch(gain[baseline][:, t], gain[reshaped][:, t])
-            for t in range(gain[baseline].shape[1])
-        ],
+        "mean_entropy_over_glimpses": welch(mean_entropy[baseline], mean_entropy[reshaped]),
+        "gain_per_glimpse": _per_glimpse(per_seed, "information_gain", baseline, reshaped),
+        "accuracy_per_glimpse": _per_glimpse(per_seed, "accuracy", baseline, reshaped),
     }
+
+
+def _per_glimpse(
+    per_seed: dict[str, dict[str, np.ndarray]], curve: str, baseline: str, reshaped: str
+) -> list[dict[str, float]]:
+    a, b = per_seed[baseline][curve], per_seed[reshaped][curve]
+    return [welch(a[:, t], b[:, t]) for t in range(a.shape[1])]
 
 
 def _verdict(test: dict[str, float]) -> str:
@@ -340,7 +349,12 @@ def report(args: ReportArgs, command: str | None = None) -> dict[str, Any]:
             comparison = compare_rewards(per_seed, rewards[0], rewards[1])
             comparison["verdict"] = {
                 k: _verdict(comparison[k])
-                for k in ("total_information_gain", "gain_after_first_glimpse", "final_accuracy")
+                for k in (
+                    "total_information_gain",
+                    "gain_after_first_glimpse",
+                    "mean_entropy_over_glimpses",
+                    "final_accuracy",
+                )
             }
             env_summary["comparison"] = {"baseline": rewards[0], "reshaped": rewards[1]}
             env_summary["comparison"].update(comparison)
@@ -349,8 +363,9 @@ def report(args: ReportArgs, command: str | None = None) -> dict[str, Any]:
     bar.close()
     (folder / "study.json").write_text(json.dumps(summary, indent=2))
     write_study_csv(folder / "study.csv", summary)
+    (folder / "study.md").write_text(study_markdown(summary))
     print_summary(summary)
-    print(f"wrote {folder / 'study.json'}, {folder / 'study.csv'} and the plots")
+    print(f"wrote {folder / 'study.json'}, study.csv, study.md and the plots")
     return summary
 
 
@@ -376,6 +391,48 @@ def write_study_csv(path: Path, summary: dict[str, Any]) -> None:
                     for i, (mean, std) in enumerate(rows):
                         seeds = " ".join(f"{run[i]:.6f}" for run in values["per_seed"])
                         writer.writerow([env, reward, name, start + i, mean, std, seeds])
+
+
+def study_markdown(summary: dict[str, Any]) -> str:
+    """Markdown tables of the report: per env, information gain and accuracy per glimpse (mean
+    +- std over seeds) for each reward, then the tests of the comparison."""
+    lines = []
+    for env, env_summary in summary["envs"].items():
+        rewards = env_summary["rewards"]
+        steps = len(next(iter(rewards.values()))["accuracy"]["mean"])
+        seeds = len(next(iter(rewards.values()))["accuracy"]["per_seed"])
+        lines += [f"#### {env} ({seeds} seeds, mean ± std)", ""]
+        lines.append(
+            "| reward | curve | " + " | ".join(f"t={t}" for t in range(1, steps + 1)) + " |"
+        )
+        lines.append("|---|---|" + "---:|" * steps)
+        for reward, curves in rewards.items():
+            for name in ("information_gain", "accuracy"):
+                cells = " | ".join(
+                    f"{m:.3f} ± {s:.3f}"
+                    for m, s in zip(curves[name]["mean"], curves[name]["std"], strict=True)
+                )
+                lines.append(f"| {reward} | {name.replace('_', ' ')} | {cells} |")
+        comparison = env_summary.get("comparison")
+        for key, name in (("gain_per_glimpse", "gain"), ("accuracy_per_glimpse", "accuracy")):
+            if comparison:
+                cells = " | ".join(f"{test['p']:.3f}" for test in comparison[key])
+                lines.append(
+                    f"| Welch p | {name}: {comparison['reshaped']} vs baseline | {cells} |"
+                )
+        if comparison:
+            lines += ["", f"{comparison['reshaped']} − {comparison['baseline']}, Welch's t-test "
+                      "over seeds:", "", "| quantity | difference | SE | t | p | verdict |",
+                      "|---|---:|---:|---:|---:|---|"]  # fmt: skip
+            for key, verdict in comparison["verdict"].items():
+                test = comparison[key]
+                numbers = (
+                    f"{test['difference']:+.4f} | {test['standard_error']:.4f} | "
+                    f"{test['t']:.2f} | {test['p']:.3f}"
+                )
+                lines.append(f"| {key.replace('_', ' ')} | {numbers} | {verdict} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _cells(curve: dict[str, list]) -> str:
