@@ -22,11 +22,11 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from glimpse_env.actions import parse_action
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.actions import parse_action
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
-from glimpse_env.env import observation_from_state
+from glimpse_env.faces.env import observation_from_state
 from glimpse_env.registration import env_kwargs as registered_env_kwargs
 
 __all__ = ["EvalProtocol", "EvalResult", "PredictPolicy", "evaluate_policy", "make_core"]

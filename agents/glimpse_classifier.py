@@ -3,7 +3,8 @@
 The reference policies of :mod:`agents.heuristics` choose where to look by a rule (random
 locations, the centre); to show what *choosing* where to look is worth, their guess comes from
 this classifier, trained with cross-entropy on exactly the glimpses the rule sees. Training steps
-the env's batched core (:class:`glimpse_env.core.GlimpseCore`) with torch tensors: a batch of
+the env's batched core (:class:`glimpse_env.core.batched.GlimpseCore`) with torch tensors: a batch
+of
 episodes per gradient step, ``T`` glimpses each, the classifier's logits sent as the belief (so
 the env's own reward scores them, for the learning curve).
 
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 
 from agents.learning_curve import LearningCurve
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.batched import GlimpseCore
 
 __all__ = ["LOOKING_RULES", "ClassifierRun", "GlimpseClassifier", "train_glimpse_classifier"]
 

@@ -4,7 +4,7 @@ Prints two markdown tables from one run:
 
 1. Sensor glimpses/s at B = 1, 64, 1024 for 28x28 1x8x8 and 60x60 3x12x12, against the
    per-sample loop reference (crop each image in a Python loop, then average-pool: the common
-   RAM implementations' approach; ``glimpse_env.sensor.reference_glimpses``). The batched
+   RAM implementations' approach; ``glimpse_env.core.sensor.reference_glimpses``). The batched
    sensor's per-episode work (the summed-area table) is counted, amortised over the episode's
    T glimpses (T = 6 and 8).
 2. Env steps/s for ``gym.make`` (one env), gymnasium's ``SyncVectorEnv`` of 64 single envs, and
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import glimpse_env  # noqa: F401  (registers the ids)
-from glimpse_env.sensor import glimpse_from_integral, integral_image, reference_glimpses
+from glimpse_env.core.sensor import glimpse_from_integral, integral_image, reference_glimpses
 
 SPLIT = "test"  # the 10,000 MNIST test images: all these machines have
 

@@ -7,7 +7,7 @@ how episodes are played:
   core: a summed-area table once per episode, each glimpse a few gathers, rewards from the
   reward plugin, all on tensors.
 - reference: the common public RAM implementations' approach: the same canvases, then every
-  glimpse cut by a Python loop over the batch (:func:`glimpse_env.sensor.reference_glimpses`:
+  glimpse cut by a Python loop over the batch (:func:`glimpse_env.core.sensor.reference_glimpses`:
   crop each image, then average-pool each scale), the reward computed at the end.
 
 Usage::
@@ -28,8 +28,8 @@ import torch
 from agents.ram.envs import env_kwargs, make_core
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import Rollout, hybrid_loss, rollout
-from glimpse_env.core import GlimpseCore
-from glimpse_env.sensor import reference_glimpses
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.sensor import reference_glimpses
 
 CONFIGS = {
     "28x28, 6 glimpses of 1x8x8": "GlimpseEnv-v0",

@@ -7,7 +7,7 @@ import gymnasium as gym
 import torch
 
 import glimpse_env
-from glimpse_env.rewards import RewardInput
+from glimpse_env.core.rewards import RewardInput
 
 
 class ConfidentAndRight:

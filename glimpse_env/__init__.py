@@ -6,13 +6,19 @@
 True
 """
 
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import EpisodeState, GlimpseCore, StepResult
-from glimpse_env.env import GlimpseEnv
+from glimpse_env.core.batched import EpisodeState, GlimpseCore, StepResult
+from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.rewards import (
+    Reward,
+    RewardInput,
+    available_rewards,
+    make_reward,
+    register_reward,
+)
+from glimpse_env.core.sensor import extract_glimpses
+from glimpse_env.faces.env import GlimpseEnv
+from glimpse_env.faces.vector import GlimpseVectorEnv
 from glimpse_env.registration import PRESETS, register_envs
-from glimpse_env.rewards import Reward, RewardInput, available_rewards, make_reward, register_reward
-from glimpse_env.sensor import extract_glimpses
-from glimpse_env.vector import GlimpseVectorEnv
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""The table of registered ids: presets of :class:`~glimpse_env.config.GlimpseConfig`.
+"""The table of registered ids: presets of :class:`~glimpse_env.core.config.GlimpseConfig`.
 
 The MNIST presets follow Mnih et al. 2014 (Tables 1-2); the colour presets follow Rangrej &
 Clark, BMVC 2021 (8x8 glimpses on 32x32 images). Every field stays a ``gym.make`` kwarg.
@@ -42,8 +42,8 @@ def register_envs() -> None:
             continue
         gym.register(
             id=env_id,
-            entry_point="glimpse_env.env:GlimpseEnv",
-            vector_entry_point="glimpse_env.vector:GlimpseVectorEnv",
+            entry_point="glimpse_env.faces.env:GlimpseEnv",
+            vector_entry_point="glimpse_env.faces.vector:GlimpseVectorEnv",
             kwargs=dict(kwargs),
         )
 

@@ -10,7 +10,7 @@ from agents.benchmark.cells import CellResult, CellSpec, register_agent
 from agents.benchmark.cli import main as bench_main
 from agents.benchmark.report import markdown_table, summarize
 from agents.benchmark.runner import ResultsLog, run_grid
-from glimpse_env.cli import main as cli_main
+from glimpse_env.commands.cli import main as cli_main
 
 CALLS: list[tuple[str, int]] = []
 

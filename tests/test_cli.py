@@ -7,8 +7,8 @@ from typing import Literal
 
 import pytest
 
-from glimpse_env.cli import main
-from glimpse_env.cli_args import field_docs, parse_args
+from glimpse_env.commands.cli import main
+from glimpse_env.commands.cli_args import field_docs, parse_args
 
 
 @dataclass

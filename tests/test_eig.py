@@ -26,13 +26,13 @@ from agents.eig.lookahead import (
 from agents.eig.model import EIGConfig, EIGModel
 from agents.eig.train import Args, train, trainable_parameters, training_loss
 from agents.ram.checkpoint import save_checkpoint as save_ram_checkpoint
-from glimpse_env.actions import discrete_grid
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import GlimpseCore
+from glimpse_env.commands.policies import load_policy
+from glimpse_env.commands.render_cli import run_episode
+from glimpse_env.core.actions import discrete_grid
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
 from glimpse_env.data.catalog import ImageDataset
-from glimpse_env.policies import load_policy
-from glimpse_env.render_cli import run_episode
-from glimpse_env.wrappers import grid_for
+from glimpse_env.faces.wrappers import grid_for
 
 TINY = dict(
     cnn_channels=4,

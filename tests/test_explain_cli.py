@@ -16,7 +16,7 @@ from agents.explain.study import main as study_main
 from agents.ram.agent import RAMAgent
 from agents.ram.train import Args as TrainArgs
 from agents.ram.train import train
-from glimpse_env import cli
+from glimpse_env.commands import cli
 
 
 @pytest.fixture(scope="module")

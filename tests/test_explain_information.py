@@ -14,10 +14,10 @@ import glimpse_env  # noqa: F401  (registers the ids)
 from agents.explain import belief_trajectory, footprint_masks, mean_curves
 from agents.explain.episodes import as_recurrent_agent, play_split
 from agents.explain.study import compare_rewards, welch
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.sensor import extract_glimpses
 from glimpse_env.data import ImageDataset
-from glimpse_env.sensor import extract_glimpses
 
 # The fixed beliefs of the fake agent after glimpses 1, 2, 3, over n = 4 classes.
 BELIEFS = [

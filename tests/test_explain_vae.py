@@ -19,8 +19,8 @@ from agents.explain.vae import (
     vae_loss,
 )
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
 from glimpse_env.data import ImageDataset
 
 

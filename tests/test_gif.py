@@ -12,9 +12,9 @@ import pytest
 import torch
 
 import glimpse_env  # noqa: F401
-from glimpse_env import cli
+from glimpse_env.commands import cli
 from glimpse_env.data import ImageDataset
-from glimpse_env.recording import RecordGif, cubic_schedule, write_gif
+from glimpse_env.pictures.recording import RecordGif, cubic_schedule, write_gif
 
 
 def frames(count: int, height: int = 12, width: int = 16) -> list[np.ndarray]:

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import glimpse_env  # noqa: F401
+from glimpse_env.commands.play import HEADER, Command, PlaySession, event_command, play, play_once
 from glimpse_env.data import ImageDataset
-from glimpse_env.play import HEADER, Command, PlaySession, event_command, play, play_once
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def pygame(monkeypatch):
 
 @pytest.fixture
 def window(pygame):
-    from glimpse_env.window import Window
+    from glimpse_env.pictures.window import Window
 
     win = Window("test")
     win.show(np.zeros((8, 8, 3), np.uint8))  # opens the display, so events can be posted

@@ -12,9 +12,9 @@ import torch
 
 import glimpse_env  # noqa: F401
 from agents.heuristics import CenterPolicy, FixedScanPolicy, RandomPolicy
-from glimpse_env import policies
+from glimpse_env.commands import policies
+from glimpse_env.commands.policies import is_torch_checkpoint, load_policy, register_policy_loader
 from glimpse_env.data import ImageDataset
-from glimpse_env.policies import is_torch_checkpoint, load_policy, register_policy_loader
 
 CLASSES = tuple("0123456789")
 

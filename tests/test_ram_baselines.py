@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from agents.ram.baselines import MLP, Args, SmallCNN, train_baseline
-from glimpse_env.cli import main as cli_main
+from glimpse_env.commands.cli import main as cli_main
 
 
 @pytest.mark.parametrize("model", [SmallCNN, MLP])

@@ -7,8 +7,8 @@ import torch
 
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import hybrid_loss, returns_to_go, rollout
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
 from glimpse_env.data import ImageDataset
 
 

@@ -12,7 +12,7 @@ import torch
 from agents.ram import CheckpointError, RAMAgent
 from agents.ram.checkpoint import load_checkpoint
 from agents.ram.train import Args, train
-from glimpse_env.cli import main as cli_main
+from glimpse_env.commands.cli import main as cli_main
 
 
 def small_args(out, **changes) -> Args:

@@ -10,8 +10,8 @@ from gymnasium.utils.env_checker import check_env
 
 import glimpse_env  # noqa: F401
 from glimpse_env.data import ImageDataset
-from glimpse_env.raster import upscale
-from glimpse_env.render import RIGHT, SCALE_COLORS, WRONG, make_layout
+from glimpse_env.pictures.raster import upscale
+from glimpse_env.pictures.render import RIGHT, SCALE_COLORS, WRONG, make_layout
 
 DIGITS = tuple("0123456789")
 
@@ -219,7 +219,7 @@ def test_vector_env_renders_a_grid_of_its_first_envs(autoreset_mode):
 
 
 def test_make_layout_fits_many_classes_and_scales():
-    from glimpse_env.render import FrameSpec
+    from glimpse_env.pictures.render import FrameSpec
 
     spec = FrameSpec((3, 100, 100), 12, 4, 2, tuple(f"class{i}" for i in range(40)), 8)
     layout = make_layout(spec)

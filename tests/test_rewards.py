@@ -9,7 +9,7 @@ import textwrap
 import pytest
 import torch
 
-from glimpse_env.rewards import (
+from glimpse_env.core.rewards import (
     RewardInput,
     available_rewards,
     entropy,

@@ -12,10 +12,10 @@ from agents.sb3.algos import ALGOS
 from agents.sb3.metadata import can_load, read_metadata
 from agents.sb3.policy import SB3Policy, save_model
 from agents.sb3.train import train_sb3
-from glimpse_env.cli import main as cli_main
+from glimpse_env.commands.cli import main as cli_main
+from glimpse_env.commands.policies import load_policy
 from glimpse_env.data import ImageDataset
-from glimpse_env.policies import load_policy
-from glimpse_env.wrappers import DiscreteAction, FlatAction
+from glimpse_env.faces.wrappers import DiscreteAction, FlatAction
 
 SMALL = {  # hyperparameters that make a few hundred steps take a second
     "ppo": {"n_steps": 16, "batch_size": 32},

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from glimpse_env.sensor import (
+from glimpse_env.core.sensor import (
     extract_glimpses,
     glimpse_from_integral,
     integral_image,

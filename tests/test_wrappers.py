@@ -8,8 +8,8 @@ import pytest
 import torch
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from glimpse_env.sb3 import GlimpseSB3VecEnv, make_sb3_vec_env
-from glimpse_env.wrappers import DiscreteAction, FlatAction, grid_for
+from glimpse_env.faces.sb3 import GlimpseSB3VecEnv, make_sb3_vec_env
+from glimpse_env.faces.wrappers import DiscreteAction, FlatAction, grid_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

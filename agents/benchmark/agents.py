@@ -5,7 +5,7 @@ Every entry trains within the cell's env-step budget and is evaluated by
 
 ============== ==================================================================================
 ppo, a2c,      :func:`agents.sb3.train_sb3` with the defaults of :data:`agents.sb3.ALGOS`
-dqn,           (one batched :class:`~glimpse_env.sb3.GlimpseSB3VecEnv` of 16 envs)
+dqn,           (one batched :class:`~glimpse_env.faces.sb3.GlimpseSB3VecEnv` of 16 envs)
 recurrent_ppo
 random         random locations, guess of a GRU classifier trained on the glimpses they give
 center         centre locations, guess of a GRU classifier trained on the glimpses they give
@@ -25,7 +25,7 @@ from typing import Any
 
 from agents.benchmark.cells import CellResult, register_agent
 from agents.evaluation import EvalProtocol, PredictPolicy, evaluate_policy, make_core
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.batched import GlimpseCore
 
 __all__ = ["evaluate_cell", "make_eval_core"]
 

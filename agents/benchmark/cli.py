@@ -26,7 +26,7 @@ from agents.benchmark.report import (
 )
 from agents.benchmark.runner import run_grid
 from agents.evaluation import EvalProtocol
-from glimpse_env.cli_args import parse_args, parse_json_object
+from glimpse_env.commands.cli_args import parse_args, parse_json_object
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
 __all__ = ["DEFAULT_AGENTS", "Args", "build_grid", "main"]

@@ -162,7 +162,7 @@ class EIGAgent:
 
 
 def load_policy(path: Path, env: Any) -> EIGAgent:
-    """The ``eig`` policy loader of :mod:`glimpse_env.policies` (``glimpse-env gif``).
+    """The ``eig`` policy loader of :mod:`glimpse_env.commands.policies` (``glimpse-env gif``).
 
     Loads the agent on the CPU, checks that the env's grid is the agent's, and, if the env
     renders, adds the EIG heat map beside its frames (:func:`agents.eig.render.attach_eig_panel`).

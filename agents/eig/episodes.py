@@ -1,6 +1,7 @@
 """Play batches of episodes on the env's batched core, choosing glimpses by a rule.
 
-The agent acts through the env's own step (:meth:`glimpse_env.core.GlimpseCore.step`): the first
+The agent acts through the env's own step (:meth:`glimpse_env.core.batched.GlimpseCore.step`): the
+first
 glimpse is where the env's reset put it (uniform random in [-1, 1]^2, or the centre), and every
 later location is a cell of the grid (:attr:`agents.eig.model.EIGModel.grid`, the env's discrete
 location grid). A continuous first location counts as a visit to its nearest cell.
@@ -21,7 +22,7 @@ import torch
 
 from agents.eig.lookahead import expected_information_gain, masked_argmax, nearest_cell
 from agents.eig.model import EIGModel
-from glimpse_env.core import EpisodeState, GlimpseCore
+from glimpse_env.core.batched import EpisodeState, GlimpseCore
 
 __all__ = ["RULES", "Episodes", "Rule", "cell_features", "choose_cells", "play"]
 

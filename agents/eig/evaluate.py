@@ -26,8 +26,8 @@ from agents.eig.episodes import RULES, Rule, play
 from agents.eig.model import EIGModel
 from agents.ram.envs import env_kwargs, parse_json_kwargs
 from agents.ram.evaluate import make_test_core
-from glimpse_env.cli_args import parse_args
-from glimpse_env.core import GlimpseCore
+from glimpse_env.commands.cli_args import parse_args
+from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
 
 __all__ = ["RuleResult", "evaluate", "main", "parse_rules"]

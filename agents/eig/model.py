@@ -11,7 +11,8 @@ The partial VAE imagines the glimpses not yet taken: its encoder S (a normalisin
 :class:`~agents.eig.flow.FlowPosterior`) gives ``q(z | h_t)`` and its decoder D turns a ``z`` into
 ``f~``, the features ``f`` of every cell of the location grid at once, with a Gaussian likelihood
 of learned variance. The grid is the env's discrete location grid
-(:func:`glimpse_env.actions.discrete_grid`: ``P x P`` patches at stride ``P // 2``, 7x7 cells on
+(:func:`glimpse_env.core.actions.discrete_grid`: ``P x P`` patches at stride ``P // 2``, 7x7 cells
+on
 32x32 images, 6x6 on 28x28), so the lookahead (:mod:`agents.eig.lookahead`) scores exactly the
 locations the agent can send through the env API.
 
@@ -29,7 +30,7 @@ import torch
 from torch import nn
 
 from agents.eig.flow import FlowPosterior, standard_normal_log_prob
-from glimpse_env.actions import discrete_grid
+from glimpse_env.core.actions import discrete_grid
 
 __all__ = ["EIGConfig", "EIGModel", "FeatureDecoder", "GlimpseFeatures", "PartialVAE", "Recurrent"]
 

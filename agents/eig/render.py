@@ -5,7 +5,8 @@
 glimpse outlined. :func:`attach_eig_panel` makes a rendering env (``render_mode="rgb_array"`` or
 ``"human"``) draw that panel to the right of its own frame after every step of an
 :class:`~agents.eig.agent.EIGAgent`; ``glimpse-env gif --policy CKPT`` does this for EIG
-checkpoints. Drawing uses :mod:`glimpse_env.raster` and the env renderer's layout and colours.
+checkpoints. Drawing uses :mod:`glimpse_env.pictures.raster` and the env renderer's layout and
+colours.
 
 >>> canvas = np.zeros((1, 28, 28), np.uint8)
 >>> grid = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]], np.float32)
@@ -21,8 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from glimpse_env.raster import Rect, blit, draw_outline, draw_text, fill_rect, text_size, upscale
-from glimpse_env.render import BACKGROUND, MARGIN, PANEL, TEXT, TEXT_SCALE
+from glimpse_env.pictures.raster import (
+    Rect,
+    blit,
+    draw_outline,
+    draw_text,
+    fill_rect,
+    text_size,
+    upscale,
+)
+from glimpse_env.pictures.render import BACKGROUND, MARGIN, PANEL, TEXT, TEXT_SCALE
 
 __all__ = ["EIGPanel", "attach_eig_panel", "eig_panel", "heat_colors", "with_panel"]
 
@@ -107,9 +116,9 @@ def with_panel(frame: np.ndarray, panel: np.ndarray, layout: Any) -> np.ndarray:
     """``frame`` widened to the right with ``panel``, its image aligned with the frame's image.
 
     Args:
-        frame: ``(H, W, 3)`` a frame of :func:`glimpse_env.render.draw_frame`.
+        frame: ``(H, W, 3)`` a frame of :func:`glimpse_env.pictures.render.draw_frame`.
         panel: ``(h, w, 3)`` from :func:`eig_panel`.
-        layout: the frame's :class:`glimpse_env.render.Layout` (bands and image position).
+        layout: the frame's :class:`glimpse_env.pictures.render.Layout` (bands and image position).
     """
     top = layout.image.top - BAND_HEIGHT
     height = max(frame.shape[0], top + panel.shape[0])

@@ -15,7 +15,8 @@ Phases (Rangrej & Clark 2021, Sec. 3.4):
    step (the features are the targets, never trained through this loss).
 3. Everything, with glimpses ``2..T`` chosen by EIG: ``ce_weight * cross-entropy + VAE loss``.
 
-The trainer steps the env's batched core (:class:`glimpse_env.core.GlimpseCore`, the one behind
+The trainer steps the env's batched core (:class:`glimpse_env.core.batched.GlimpseCore`, the one
+behind
 ``gym.make``). After each epoch it writes ``last.pt`` (atomically), one CSV row and TensorBoard
 scalars under ``--out``; ``--resume`` continues from ``last.pt`` and ends with exactly the weights
 of an uninterrupted run (same seed, CPU). At the end it tests every location rule on the test
@@ -43,8 +44,8 @@ from agents.eig.model import EIGConfig, EIGModel
 from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.evaluate import make_test_core
 from agents.training_log import MetricsLog, check_resumable
-from glimpse_env.cli_args import parse_args
-from glimpse_env.core import EpisodeState, GlimpseCore
+from glimpse_env.commands.cli_args import parse_args
+from glimpse_env.core.batched import EpisodeState, GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT, ImageDataset
 
 __all__ = ["Args", "main", "train", "training_loss"]

@@ -53,10 +53,10 @@ from agents.ram.agent import RAMAgent
 from agents.ram.checkpoint import CheckpointError, load_checkpoint, load_model
 from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.evaluate import make_test_core
-from glimpse_env.cli_args import parse_args
-from glimpse_env.core import GlimpseCore
+from glimpse_env.commands.cli_args import parse_args
+from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
-from glimpse_env.recording import write_gif
+from glimpse_env.pictures.recording import write_gif
 
 __all__ = ["Args", "explain", "main"]
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import torch
 from tqdm import tqdm
 
-from glimpse_env.core import EpisodeState, GlimpseCore
+from glimpse_env.core.batched import EpisodeState, GlimpseCore
 
 __all__ = [
     "AgentStep",

@@ -1,7 +1,9 @@
 """Pictures of what the agent saw: the reconstruction grid, per-episode GIF frames, curve plots.
 
-Frames are ``(H, W, 3)`` uint8 numpy arrays drawn with :mod:`glimpse_env.raster` (no matplotlib);
-glimpse squares are placed with :func:`glimpse_env.sensor.square_starts`, the sensor's rounding.
+Frames are ``(H, W, 3)`` uint8 numpy arrays drawn with :mod:`glimpse_env.pictures.raster` (no
+matplotlib);
+glimpse squares are placed with :func:`glimpse_env.core.sensor.square_starts`, the sensor's
+rounding.
 Plots use matplotlib's Agg backend. Every file is written atomically (temp file, ``os.replace``).
 
 Grid layout (:func:`grid_size`): a header band of column titles, then one row per example; the
@@ -21,8 +23,16 @@ import imageio.v3 as iio
 import numpy as np
 import torch
 
-from glimpse_env.raster import GLYPH_HEIGHT, Color, Rect, blit, draw_outline, draw_text, upscale
-from glimpse_env.sensor import square_starts
+from glimpse_env.core.sensor import square_starts
+from glimpse_env.pictures.raster import (
+    GLYPH_HEIGHT,
+    Color,
+    Rect,
+    blit,
+    draw_outline,
+    draw_text,
+    upscale,
+)
 
 __all__ = [
     "HEADER",

@@ -1,7 +1,8 @@
 """Which pixels an agent has seen: the union of its glimpses' squares, as the sensor cuts them.
 
 A glimpse at ``(x, y)`` covers ``S`` concentric squares of sides ``P, P*k, ...``; where each one
-starts is :func:`glimpse_env.sensor.square_starts`, the sensor's own rounding, so a mask here is
+starts is :func:`glimpse_env.core.sensor.square_starts`, the sensor's own rounding, so a mask here
+is
 exactly the set of pixels that fed a glimpse (at some resolution).
 
 >>> import torch
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from glimpse_env.sensor import square_starts
+from glimpse_env.core.sensor import square_starts
 
 __all__ = ["footprint_masks", "glimpse_sides"]
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from agents.explain.episodes import Episodes, play_split, resolve_core
-from glimpse_env.rewards import entropy
+from glimpse_env.core.rewards import entropy
 
 __all__ = ["CURVES", "belief_information", "belief_trajectory", "mean_curves"]
 

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from agents.explain.episodes import Episodes, play, run_on_observations
 from agents.explain.footprint import footprint_masks
 from agents.explain.vae import HiddenStateVAE, VAEConfig, vae_loss
-from glimpse_env.core import GlimpseCore
+from glimpse_env.core.batched import GlimpseCore
 
 __all__ = [
     "VAETraining",

@@ -15,7 +15,7 @@ gain" per env.
 
 The reshaped reward is ``correct_entropy`` with ``beta = 0.5``: correctness plus 0.5 times the
 drop of the belief's entropy at every step, the belief before the first glimpse uniform
-(entropy ``log n``); see :class:`glimpse_env.rewards.CorrectEntropy`.
+(entropy ``log n``); see :class:`glimpse_env.core.rewards.CorrectEntropy`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from glimpse_env.cli_args import parse_args
+from glimpse_env.commands.cli_args import parse_args
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
 __all__ = [
@@ -146,7 +146,7 @@ def train_grid(args: TrainArgs) -> int:
             log = (folder / "train.log").open("w")
             log.write(shlex.join(command) + "\n")
             log.flush()
-            argv = [sys.executable, "-m", "glimpse_env.cli", *command[1:]]
+            argv = [sys.executable, "-m", "glimpse_env.commands.cli", *command[1:]]
             process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
             running.append((process, folder, time.perf_counter()))
         time.sleep(1.0)

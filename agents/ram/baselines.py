@@ -4,7 +4,8 @@
 ``glimpse-env train mlp --env GlimpseEnv-cluttered60-v0 --epochs 100``
 
 They train on the same split and the same canvases as RAM: each batch's canvases are made by the
-env's own core (:meth:`glimpse_env.core.GlimpseCore.canvases`, fresh random canvases every epoch
+env's own core (:meth:`glimpse_env.core.batched.GlimpseCore.canvases`, fresh random canvases every
+epoch
 as RAM's episodes get), and the test uses the env's fixed test canvases, so the comparison with
 RAM is on equal terms (Mnih et al. 2014, Tables 1-2).
 """
@@ -26,8 +27,8 @@ from tqdm import tqdm
 from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.evaluate import make_test_core
 from agents.ram.threads import torch_threads
-from glimpse_env.cli_args import parse_args
-from glimpse_env.core import GlimpseCore
+from glimpse_env.commands.cli_args import parse_args
+from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
 __all__ = ["MLP", "Args", "SmallCNN", "main_cnn", "main_mlp", "test_accuracy", "train_baseline"]

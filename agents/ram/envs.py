@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from glimpse_env.cli_args import parse_json_object
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import GlimpseCore
+from glimpse_env.commands.cli_args import parse_json_object
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
 from glimpse_env.registration import env_kwargs as registered_env_kwargs
 
 __all__ = ["env_kwargs", "make_core", "parse_json_kwargs"]
 
 
 parse_json_kwargs = parse_json_object
-"""A JSON object from the command line: :func:`glimpse_env.cli_args.parse_json_object`."""
+"""A JSON object from the command line: :func:`glimpse_env.commands.cli_args.parse_json_object`."""
 
 
 def env_kwargs(env_id: str, **overrides: Any) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from agents.ram.checkpoint import load_checkpoint, load_model
 from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
 from agents.ram.model import RecurrentAttentionModel
 from agents.ram.rollout import rollout
-from glimpse_env.cli_args import parse_args
-from glimpse_env.core import GlimpseCore
+from glimpse_env.commands.cli_args import parse_args
+from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
 
 __all__ = ["Args", "EvalResult", "evaluate", "main", "make_test_core", "run"]

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.ram.model import RecurrentAttentionModel
-from glimpse_env.core import EpisodeState, GlimpseCore
+from glimpse_env.core.batched import EpisodeState, GlimpseCore
 
 __all__ = ["Losses", "Rollout", "hybrid_loss", "returns_to_go", "rollout"]
 

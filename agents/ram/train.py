@@ -2,7 +2,8 @@
 
 ``glimpse-env train ram --env GlimpseEnv-cluttered60-v0 --reward correct --epochs 200``
 
-The trainer steps the env's batched core (:class:`glimpse_env.core.GlimpseCore`, the one behind
+The trainer steps the env's batched core (:class:`glimpse_env.core.batched.GlimpseCore`, the one
+behind
 ``gym.make``) with tensors that stay on the device. Each epoch visits every training image once
 (a seeded permutation); each batch plays ``T`` glimpses per image and minimises the hybrid loss
 (:func:`agents.ram.rollout.hybrid_loss`). After each epoch it writes ``last.pt`` (and
@@ -29,7 +30,7 @@ from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import hybrid_loss, rollout
 from agents.ram.threads import torch_threads
 from agents.training_log import MetricsLog, check_resumable
-from glimpse_env.cli_args import parse_args
+from glimpse_env.commands.cli_args import parse_args
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
 __all__ = ["Args", "main", "train"]

@@ -1,7 +1,7 @@
 """The SB3 algorithms the baselines train, with their action form and default hyperparameters.
 
 Each :class:`AlgoSpec` names an SB3 (or sb3-contrib) class, the action form it acts in (``flat``
-Box or ``discrete`` grid x classes, see :mod:`glimpse_env.wrappers`), whether its memoryless
+Box or ``discrete`` grid x classes, see :mod:`glimpse_env.faces.wrappers`), whether its memoryless
 policy sees the episode's glimpses stacked, and the hyperparameters ``glimpse-env train ALGO``
 and the benchmark use unless told otherwise (``--hyperparams '{"learning_rate": 1e-3}'``).
 

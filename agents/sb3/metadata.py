@@ -2,7 +2,7 @@
 
 :func:`agents.sb3.policy.save_model` writes :class:`SB3Metadata` as the zip member
 ``glimpse_env.json``; :func:`can_load` peeks for it, cheaply, for ``glimpse-env gif``'s loader
-table (:mod:`glimpse_env.policies`).
+table (:mod:`glimpse_env.commands.policies`).
 """
 
 from __future__ import annotations

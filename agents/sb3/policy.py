@@ -4,8 +4,8 @@ A model saved by :func:`save_model` is SB3's own zip (``PPO.load`` reads it as u
 more member, ``glimpse_env.json``: the algorithm, the action form (``flat`` or ``discrete``),
 its decoding constants (logit scale, class confidence, the location grid), the frame stack and
 the env it was trained on. :class:`SB3Policy` uses them to turn the SB3 action back into the
-native ``{"location": (2,), "logits": (n,)}`` through :mod:`glimpse_env.actions`, exactly as
-:class:`~glimpse_env.sb3.GlimpseSB3VecEnv` does during training.
+native ``{"location": (2,), "logits": (n,)}`` through :mod:`glimpse_env.core.actions`, exactly as
+:class:`~glimpse_env.faces.sb3.GlimpseSB3VecEnv` does during training.
 
 >>> policy = load_policy("runs/sb3/ppo_GlimpseEnv-v0_seed0.zip")  # doctest: +SKIP
 >>> action, state = policy.predict(obs)  # doctest: +SKIP
@@ -31,8 +31,8 @@ from stable_baselines3.common.vec_env.stacked_observations import StackedObserva
 
 from agents.sb3.algos import ALGOS
 from agents.sb3.metadata import METADATA_NAME, SB3Metadata, read_metadata
-from glimpse_env.actions import decode_discrete, decode_flat
-from glimpse_env.sb3 import GlimpseSB3VecEnv
+from glimpse_env.core.actions import decode_discrete, decode_flat
+from glimpse_env.faces.sb3 import GlimpseSB3VecEnv
 
 __all__ = ["SB3Policy", "load_policy", "metadata_from_venv", "save_model"]
 

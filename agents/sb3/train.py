@@ -2,7 +2,7 @@
 
 ``glimpse-env train ppo --env GlimpseEnv-v0 --steps 200000``
 
-The algorithm steps the env's batched core through :class:`glimpse_env.sb3.GlimpseSB3VecEnv`
+The algorithm steps the env's batched core through :class:`glimpse_env.faces.sb3.GlimpseSB3VecEnv`
 (``--num-envs`` episodes as one batch, no per-env Python objects), in the action form of its
 :class:`~agents.sb3.algos.AlgoSpec` (flat Box for PPO/A2C/RecurrentPPO, grid x class for DQN),
 with the episode's glimpses stacked for memoryless policies. The model is saved with SB3's own
@@ -30,9 +30,9 @@ from agents.learning_curve import LearningCurve
 from agents.sb3.algos import ALGOS, AlgoSpec
 from agents.sb3.metadata import SB3Metadata
 from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
-from glimpse_env.cli_args import parse_args, parse_json_object
+from glimpse_env.commands.cli_args import parse_args, parse_json_object
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
-from glimpse_env.sb3 import make_sb3_vec_env
+from glimpse_env.faces.sb3 import make_sb3_vec_env
 
 __all__ = ["Args", "SB3Run", "main", "make_training_env", "train_sb3"]
 

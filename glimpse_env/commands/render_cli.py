@@ -20,9 +20,9 @@ import gymnasium as gym
 import numpy as np
 
 import glimpse_env  # noqa: F401  (registers the ids)
-from glimpse_env.cli_args import parse_args, parse_json_object
-from glimpse_env.policies import Policy, load_policy
-from glimpse_env.recording import write_gif
+from glimpse_env.commands.cli_args import parse_args, parse_json_object
+from glimpse_env.commands.policies import Policy, load_policy
+from glimpse_env.pictures.recording import write_gif
 
 __all__ = ["GifArgs", "PlayArgs", "gif_main", "make_env", "play_main", "run_episode"]
 
@@ -151,7 +151,7 @@ def gif_main(argv: Sequence[str] | None = None) -> int:
 
 def play_main(argv: Sequence[str] | None = None) -> int:
     """``glimpse-env play ID [--seed S] [--episodes N] [--env-kwargs JSON]``."""
-    from glimpse_env.play import play
+    from glimpse_env.commands.play import play
 
     args = parse_args(
         PlayArgs, _positional_env(sys.argv[1:] if argv is None else argv), prog="glimpse-env play"

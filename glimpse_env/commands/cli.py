@@ -14,8 +14,8 @@ __all__ = ["AGENT_COMMANDS", "COMMANDS", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # command: ("module:function", one-line help); function(argv: list[str]) -> int | None
-    "gif": ("glimpse_env.render_cli:gif_main", "write a GIF of episodes of a policy"),
-    "play": ("glimpse_env.render_cli:play_main", "play an environment in a pygame window"),
+    "gif": ("glimpse_env.commands.render_cli:gif_main", "write a GIF of episodes of a policy"),
+    "play": ("glimpse_env.commands.render_cli:play_main", "play an environment in a pygame window"),
     "explain": ("agents.explain.cli:main", "explain what a RAM saw: reconstructions, information"),
     "bench": ("agents.benchmark.cli:main", "train and evaluate agents x envs x seeds, report"),
 }

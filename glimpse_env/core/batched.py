@@ -5,8 +5,8 @@ the sensor geometry, the reward, the canvas maker: gymnax's "params"); :class:`E
 holds a batch of ``B`` running episodes. The core's methods are functions of the two plus an
 explicit ``torch.Generator``; they return new states and never loop over the batch in Python.
 
-The single env (:class:`glimpse_env.env.GlimpseEnv`) is a batch of one over this core, the
-vector env (:class:`glimpse_env.vector.GlimpseVectorEnv`) a batch of ``num_envs``, and the RAM
+The single env (:class:`glimpse_env.faces.env.GlimpseEnv`) is a batch of one over this core, the
+vector env (:class:`glimpse_env.faces.vector.GlimpseVectorEnv`) a batch of ``num_envs``, and the RAM
 trainer calls it directly with tensors that stay on the device.
 
 Episode, as in ``DESIGN.md``: reset draws an image (and its canvas) and shows glimpse 1 at the
@@ -23,11 +23,11 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
-from glimpse_env.config import GlimpseConfig
+from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.rewards import RewardInput, make_reward
+from glimpse_env.core.sensor import glimpse_from_integral, integral_image
 from glimpse_env.data.canvas import CanvasSpec, make_canvases, sample_canvas_params
 from glimpse_env.data.catalog import ImageDataset, load_dataset
-from glimpse_env.rewards import RewardInput, make_reward
-from glimpse_env.sensor import glimpse_from_integral, integral_image
 
 __all__ = ["EpisodeState", "GlimpseCore", "StepResult"]
 
@@ -81,14 +81,14 @@ class StepResult:
 
 
 class GlimpseCore:
-    """The batched environment logic for one :class:`~glimpse_env.config.GlimpseConfig`.
+    """The batched environment logic for one :class:`~glimpse_env.core.config.GlimpseConfig`.
 
     Args:
-        config: the parameters; see :class:`~glimpse_env.config.GlimpseConfig`.
+        config: the parameters; see :class:`~glimpse_env.core.config.GlimpseConfig`.
 
     Example:
         >>> import torch
-        >>> from glimpse_env.config import GlimpseConfig
+        >>> from glimpse_env.core.config import GlimpseConfig
         >>> from glimpse_env.data import ImageDataset
         >>> data = ImageDataset(torch.zeros(4, 1, 28, 28, dtype=torch.uint8),
         ...                     torch.tensor([0, 1, 2, 3]), classes=tuple("0123456789"))

@@ -174,7 +174,7 @@ def _accepted_forms() -> str:
         f"accepted: {', '.join(repr(b) for b in BUILTIN_POLICIES)}, or the path of a policy "
         f"file that a registered loader reads (loaders: {names}; 'ram' reads a torch checkpoint "
         "of agents.ram.RAMAgent, 'sb3' a .zip of glimpse-env train ppo|a2c|dqn|recurrent_ppo; "
-        "add formats with glimpse_env.policies.register_policy_loader)"
+        "add formats with glimpse_env.commands.policies.register_policy_loader)"
     )
 
 

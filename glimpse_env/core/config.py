@@ -10,8 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from glimpse_env.core.rewards import Reward
 from glimpse_env.data.catalog import DATASETS, ImageDataset
-from glimpse_env.rewards import Reward
 
 __all__ = ["GlimpseConfig"]
 
@@ -45,7 +45,7 @@ class GlimpseConfig:
     initial_location: str = "random"
     """'random' (uniform in [-1, 1]^2) or 'center' for the first glimpse."""
     reward: str | Reward = "correct"
-    """A registered reward name or a Reward object (see glimpse_env.rewards)."""
+    """A registered reward name or a Reward object (see glimpse_env.core.rewards)."""
     reward_kwargs: dict[str, Any] | None = None
     """Keyword arguments for a reward given by name."""
     early_stop: bool = False

@@ -1,4 +1,6 @@
-"""GlimpseEnv: the single gymnasium.Env, a batch of one over the core (:mod:`glimpse_env.core`)."""
+"""GlimpseEnv: the single gymnasium.Env, a batch of one over the core
+(:mod:`glimpse_env.core.batched`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from glimpse_env.actions import action_space, observation_space, parse_action
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import EpisodeState, GlimpseCore, StepResult
-from glimpse_env.render import EpisodeRenderer
+from glimpse_env.core.actions import action_space, observation_space, parse_action
+from glimpse_env.core.batched import EpisodeState, GlimpseCore, StepResult
+from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.pictures.render import EpisodeRenderer
 
 __all__ = ["GlimpseEnv", "end_of_episode_info", "observation_from_state"]
 
@@ -50,7 +52,7 @@ class GlimpseEnv(gym.Env):
     with ``early_stop=True``. ``location`` is ``(x, y)``: ``(-1, -1)`` the top-left corner,
     ``(1, 1)`` the bottom-right, ``x`` the column; values outside [-1, 1] are clipped. ``logits``
     are the class belief (softmax), whose argmax at the last step is the guess. For algorithms
-    that need one Box or one Discrete action, see :mod:`glimpse_env.wrappers`.
+    that need one Box or one Discrete action, see :mod:`glimpse_env.faces.wrappers`.
 
     ## Observation Space
 
@@ -60,7 +62,7 @@ class GlimpseEnv(gym.Env):
 
     ## Rewards
 
-    A plugin (:mod:`glimpse_env.rewards`): ``correct`` (default: 1 for a right final guess),
+    A plugin (:mod:`glimpse_env.core.rewards`): ``correct`` (default: 1 for a right final guess),
     ``correct_entropy``, ``information_gain``, a registered name or any ``Reward`` object.
 
     ## Starting State
@@ -77,7 +79,7 @@ class GlimpseEnv(gym.Env):
 
     ## Arguments
 
-    Every field of :class:`~glimpse_env.config.GlimpseConfig` (dataset, split, data_root,
+    Every field of :class:`~glimpse_env.core.config.GlimpseConfig` (dataset, split, data_root,
     download, canvas_size, clutter, clutter_size, num_glimpses, patch_size, num_scales,
     scale_factor, initial_location, reward, reward_kwargs, early_stop, fixed_canvases,
     canvas_seed, device), plus ``render_mode``. Unknown names raise ValueError.
@@ -86,7 +88,7 @@ class GlimpseEnv(gym.Env):
 
     ``render_mode="rgb_array"``: :meth:`render` returns an ``(H, W, 3)`` uint8 frame (the image
     enlarged with the squares of every scale, the numbered path of earlier locations, the
-    glimpse patches, the belief bars; see :mod:`glimpse_env.render`). ``"human"``: the same
+    glimpse patches, the belief bars; see :mod:`glimpse_env.pictures.render`). ``"human"``: the same
     picture in a pygame window at ``metadata["render_fps"]``, redrawn on every reset and step.
     With ``render_mode=None`` no history is kept.
 

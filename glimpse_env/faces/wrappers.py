@@ -5,8 +5,8 @@
 - :class:`DiscreteAction`: one ``Discrete(G*G*n)`` for DQN-style algorithms: a cell of the
   patch grid times a class, the class sent as a confident one-hot belief.
 
-Both decode through :mod:`glimpse_env.actions`, as does the batched SB3 adapter
-(:mod:`glimpse_env.sb3`), so every face reads an action the same way.
+Both decode through :mod:`glimpse_env.core.actions`, as does the batched SB3 adapter
+(:mod:`glimpse_env.faces.sb3`), so every face reads an action the same way.
 
 >>> import gymnasium as gym, torch, glimpse_env
 >>> from glimpse_env.data import ImageDataset
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from glimpse_env.actions import decode_discrete, decode_flat, discrete_grid
+from glimpse_env.core.actions import decode_discrete, decode_flat, discrete_grid
 
 __all__ = ["DiscreteAction", "FlatAction", "flat_action_space", "grid_for"]
 

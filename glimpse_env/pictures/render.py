@@ -1,11 +1,11 @@
 """Frames of glimpse episodes: what the image, the glimpse, the path and the belief look like.
 
 :func:`draw_frame` turns an :class:`EpisodeTrace` into an ``(H, W, 3)`` uint8 picture with numpy
-only (:mod:`glimpse_env.raster`), so ``render_mode="rgb_array"`` needs no pygame:
+only (:mod:`glimpse_env.pictures.raster`), so ``render_mode="rgb_array"`` needs no pygame:
 
 - left, the image (or canvas) enlarged by an integer ``zoom``, with the square of every scale at
   the current location (scale ``s`` in ``SCALE_COLORS[s]``), computed by
-  :func:`glimpse_env.sensor.square_starts` so the drawing matches the sensor pixel for pixel;
+  :func:`glimpse_env.core.sensor.square_starts` so the drawing matches the sensor pixel for pixel;
   earlier locations as numbered markers joined by the path, the current one highlighted;
 - middle, the glimpse as the agent receives it, one enlarged ``P x P`` patch per scale (for a
   colour set, channels ``s*C .. s*C + C-1`` make scale ``s``'s RGB patch);
@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from glimpse_env.core import EpisodeState, GlimpseCore, StepResult
-from glimpse_env.raster import (
+from glimpse_env.core.batched import EpisodeState, GlimpseCore, StepResult
+from glimpse_env.core.sensor import square_starts
+from glimpse_env.pictures.raster import (
     Color,
     Rect,
     blit,
@@ -44,7 +45,6 @@ from glimpse_env.raster import (
     text_size,
     upscale,
 )
-from glimpse_env.sensor import square_starts
 
 __all__ = [
     "IMAGE_SIDE",
@@ -104,7 +104,8 @@ class FrameSpec:
 
     Attributes:
         canvas_shape: ``(C, H, W)`` of the image the agent looks at.
-        patch_size: ``P``; num_scales: ``S``; scale_factor: ``k`` (see :mod:`glimpse_env.sensor`).
+        patch_size: ``P``; num_scales: ``S``; scale_factor: ``k`` (see
+        :mod:`glimpse_env.core.sensor`).
         classes: class names, index = label.
         num_glimpses: ``T``.
         title: shown in the title band (the dataset and split).
@@ -301,7 +302,7 @@ def _to_rgb(planes: np.ndarray) -> np.ndarray:
 def square_rects(spec: FrameSpec, layout: Layout, location: np.ndarray) -> list[Rect]:
     """Frame rectangles of every scale's square at ``location`` ``(2,)``, smallest first.
 
-    Uses :func:`glimpse_env.sensor.square_starts`, the sensor's own rounding.
+    Uses :func:`glimpse_env.core.sensor.square_starts`, the sensor's own rounding.
     """
     sides = torch.tensor([spec.side(s) for s in range(spec.num_scales)])
     loc = torch.as_tensor(np.asarray(location, dtype=np.float32)).reshape(1, 2)
@@ -497,7 +498,7 @@ class EpisodeRenderer:
         self.num_rows = num_rows
         self.traces: list[EpisodeTrace | None] = [None] * num_rows
         self.window_title = window_title
-        self.window = None  # a glimpse_env.window.Window, opened by the first human render
+        self.window = None  # a glimpse_env.pictures.window.Window, opened by the first human render
 
     def _rows(self, mask: torch.Tensor | None) -> list[int]:
         if mask is None:
@@ -567,7 +568,7 @@ class EpisodeRenderer:
         if self.render_mode == "rgb_array":
             return self.frame()
         if self.window is None:
-            from glimpse_env.window import Window
+            from glimpse_env.pictures.window import Window
 
             self.window = Window(self.window_title)
         if self.window.is_open:

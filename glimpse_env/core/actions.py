@@ -2,7 +2,7 @@
 
 The native action is a Dict: ``location`` Box(-1, 1, (2,)) where to look next, ``logits``
 Box(-inf, inf, (n,)) the class belief, and with early stop ``stop`` Discrete(2). Two narrower forms
-exist for libraries that cannot act in a Dict (see :mod:`glimpse_env.wrappers`):
+exist for libraries that cannot act in a Dict (see :mod:`glimpse_env.faces.wrappers`):
 
 - flat: one Box(-1, 1, (2 + n,)) vector, ``[x, y, logit_1/scale, ..., logit_n/scale]``.
 - discrete: one Discrete(G*G*n) integer, ``cell * n + class`` over a G x G grid of locations.

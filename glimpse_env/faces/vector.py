@@ -10,11 +10,11 @@ import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from glimpse_env.actions import action_space, observation_space, parse_action
-from glimpse_env.config import GlimpseConfig
-from glimpse_env.core import EpisodeState, GlimpseCore
-from glimpse_env.env import end_of_episode_info, observation_from_state
-from glimpse_env.render import EpisodeRenderer
+from glimpse_env.core.actions import action_space, observation_space, parse_action
+from glimpse_env.core.batched import EpisodeState, GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.faces.env import end_of_episode_info, observation_from_state
+from glimpse_env.pictures.render import EpisodeRenderer
 
 __all__ = ["GlimpseVectorEnv"]
 
@@ -32,7 +32,7 @@ class GlimpseVectorEnv(VectorEnv):
     """``num_envs`` glimpse episodes stepped as one batch (no Python loop over the envs).
 
     Made by ``gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point", **kwargs)``
-    with the same kwargs as :class:`~glimpse_env.env.GlimpseEnv`. Spaces, rewards and episodes
+    with the same kwargs as :class:`~glimpse_env.faces.env.GlimpseEnv`. Spaces, rewards and episodes
     are those of the single env, batched; actions are dicts of arrays with a leading ``N``.
 
     Autoreset: ``autoreset_mode="next_step"`` (gymnasium's default) resets a finished env on the
@@ -57,7 +57,7 @@ class GlimpseVectorEnv(VectorEnv):
         autoreset_mode: ``"next_step"`` or ``"same_step"`` (or an ``AutoresetMode``).
         render_mode: as the single env.
         render_envs: how many envs (the first) :meth:`render` draws, at most ``num_envs``.
-        **kwargs: the fields of :class:`~glimpse_env.config.GlimpseConfig`.
+        **kwargs: the fields of :class:`~glimpse_env.core.config.GlimpseConfig`.
     """
 
     metadata: dict[str, Any] = {

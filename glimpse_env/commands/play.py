@@ -18,10 +18,10 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from glimpse_env.env import GlimpseEnv
-from glimpse_env.raster import Rect, draw_text, fill_rect, text_size
-from glimpse_env.render import BACKGROUND, DIM, PANEL, RIGHT, TEXT, WRONG, Layout
-from glimpse_env.window import Window, import_pygame
+from glimpse_env.faces.env import GlimpseEnv
+from glimpse_env.pictures.raster import Rect, draw_text, fill_rect, text_size
+from glimpse_env.pictures.render import BACKGROUND, DIM, PANEL, RIGHT, TEXT, WRONG, Layout
+from glimpse_env.pictures.window import Window, import_pygame
 
 __all__ = ["HEADER", "Command", "PlaySession", "event_command", "play", "play_once"]
 

@@ -2,11 +2,13 @@
 
 SB3's VecEnv API differs from gymnasium's vector API: episodes restart in the same step, the
 last observation of an episode goes in ``infos[i]["terminal_observation"]``, and infos are a
-list of dicts. :class:`GlimpseSB3VecEnv` translates a :class:`~glimpse_env.vector.GlimpseVectorEnv`
-run in ``same_step`` autoreset mode, with the actions of :mod:`glimpse_env.wrappers` (``"flat"``
+list of dicts. :class:`GlimpseSB3VecEnv` translates a
+:class:`~glimpse_env.faces.vector.GlimpseVectorEnv`
+run in ``same_step`` autoreset mode, with the actions of :mod:`glimpse_env.faces.wrappers`
+(``"flat"``
 Box or ``"discrete"``) decoded for the whole batch at once.
 
->>> from glimpse_env.sb3 import make_sb3_vec_env
+>>> from glimpse_env.faces.sb3 import make_sb3_vec_env
 >>> venv = make_sb3_vec_env("GlimpseEnv-v0", num_envs=8, action="discrete",
 ...                         split="test")  # doctest: +SKIP
 >>> from stable_baselines3 import DQN
@@ -24,22 +26,23 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env import VecEnv
 
-from glimpse_env.actions import decode_discrete, decode_flat
+from glimpse_env.core.actions import decode_discrete, decode_flat
+from glimpse_env.faces.vector import GlimpseVectorEnv
+from glimpse_env.faces.wrappers import flat_action_space, grid_for
 from glimpse_env.registration import env_kwargs as registered_env_kwargs
-from glimpse_env.vector import GlimpseVectorEnv
-from glimpse_env.wrappers import flat_action_space, grid_for
 
 __all__ = ["GlimpseSB3VecEnv", "make_sb3_vec_env"]
 
 
 class GlimpseSB3VecEnv(VecEnv):
-    """SB3 VecEnv over a batched :class:`~glimpse_env.vector.GlimpseVectorEnv`.
+    """SB3 VecEnv over a batched :class:`~glimpse_env.faces.vector.GlimpseVectorEnv`.
 
     Args:
         env: the batched env; it is switched to same-step autoreset.
         action: ``"flat"`` (Box, for PPO/A2C/SAC/RecurrentPPO) or ``"discrete"`` (for DQN).
-        logit_scale: flat actions' logit scale (see :class:`~glimpse_env.wrappers.FlatAction`).
-        stride: discrete grid stride (see :class:`~glimpse_env.wrappers.DiscreteAction`).
+        logit_scale: flat actions' logit scale (see
+        :class:`~glimpse_env.faces.wrappers.FlatAction`).
+        stride: discrete grid stride (see :class:`~glimpse_env.faces.wrappers.DiscreteAction`).
         confidence: discrete actions' class logit.
     """
 

@@ -21,7 +21,7 @@ Built in:
   with ``p_0`` uniform. An episode's rewards sum to ``log p_T(y) + log n``.
 
 >>> import torch
->>> from glimpse_env.rewards import RewardInput, make_reward
+>>> from glimpse_env.core.rewards import RewardInput, make_reward
 >>> step = RewardInput(
 ...     log_belief=torch.log(torch.tensor([[0.9, 0.1]])),
 ...     prev_log_belief=torch.log(torch.tensor([[0.5, 0.5]])),
@@ -169,7 +169,7 @@ def make_reward(reward: str | Reward, reward_kwargs: dict[str, Any] | None = Non
             if entry is None:
                 raise ValueError(
                     f"unknown reward {reward!r}; known rewards: {', '.join(available_rewards())} "
-                    f"(or pass an object implementing glimpse_env.rewards.Reward)"
+                    f"(or pass an object implementing glimpse_env.core.rewards.Reward)"
                 )
             factory = entry.load()
         try:
