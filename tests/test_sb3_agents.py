@@ -66,6 +66,27 @@ def play_episode(env: gym.Env, policy, seed: int) -> tuple[dict, bool]:
     return info, terminated
 
 
+def assert_same_actions(trained: SB3Policy, loaded: SB3Policy, env: gym.Env, steps: int = 8):
+    """Both policies give identical deterministic actions along one episode's observations."""
+    obs, _ = env.reset(seed=3)
+    state_a = state_b = None
+    for step in range(steps):
+        start = np.array([step == 0])
+        a, state_a = trained.predict(obs, state_a, start)
+        b, state_b = loaded.predict(obs, state_b, start)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{key} at step {step}")
+        obs, _, terminated, _, _ = env.step(a)
+        if terminated:
+            obs, _ = env.reset()
+            state_a = state_b = None
+
+
+def test_every_algorithm_has_a_save_and_load_case():
+    """A new entry of ALGOS (sac, ...) must join CASES, so the safe loader is tried on it."""
+    assert set(ALGOS) <= {algo for algo, _, _ in CASES}
+
+
 @pytest.mark.parametrize(("algo", "action", "frame_stack"), CASES)
 def test_algorithm_trains_saves_and_acts_natively(dataset, tmp_path, algo, action, frame_stack):
     run = train_sb3(
@@ -83,6 +104,7 @@ def test_algorithm_trains_saves_and_acts_natively(dataset, tmp_path, algo, actio
     env = gym.make("GlimpseEnv-v0", dataset=dataset)
     policy = load_policy(str(path), env)  # the gif command's loader table
     assert isinstance(policy, SB3Policy)
+    assert_same_actions(run.policy, policy, env)  # rebuilt without SB3's load: acts the same
     info, terminated = play_episode(env, policy, seed=1)
     assert terminated and set(info) >= {"label", "correct", "belief"}
     if algo == "dqn" and not frame_stack:

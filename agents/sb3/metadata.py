@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,9 @@ class SB3Metadata:
         early_stop: the env had a stop action (flat actions only).
         env_id: the env it was trained on.
         env_kwargs: that env's JSON-able kwargs.
+        model: what it takes to rebuild the SB3 model without unpickling (the policy class,
+            spaces, policy kwargs and hyperparameters as JSON, see
+            :func:`agents.sb3.model_spec.describe_model`); filled by ``save_model``.
     """
 
     algo: str
@@ -47,23 +50,33 @@ class SB3Metadata:
     early_stop: bool = False
     env_id: str | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
 
 
 def read_metadata(path: str | os.PathLike) -> SB3Metadata:
     """The :class:`SB3Metadata` of a model saved by :func:`agents.sb3.policy.save_model`.
 
     Raises:
-        ValueError: not a zip, or a zip without the metadata member.
+        ValueError: not a zip, a zip without the metadata member, or a malformed member.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             values = json.loads(archive.read(METADATA_NAME))
-    except (zipfile.BadZipFile, KeyError) as err:
+    except (zipfile.BadZipFile, KeyError, OSError) as err:
         raise ValueError(
             f"{path} is not an SB3 model saved by glimpse-env (no {METADATA_NAME} in the zip); "
             "train one with `glimpse-env train ppo|a2c|dqn|recurrent_ppo`"
         ) from err
-    return SB3Metadata(**values)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: {METADATA_NAME} is not JSON ({err})") from err
+    names = {f.name for f in fields(SB3Metadata)}
+    if not isinstance(values, dict) or not set(values) <= names:
+        unknown = sorted(set(values) - names) if isinstance(values, dict) else values
+        raise ValueError(f"{path}: {METADATA_NAME} has unknown fields {unknown!r:.80}")
+    try:
+        return SB3Metadata(**values)
+    except TypeError as err:
+        raise ValueError(f"{path}: {METADATA_NAME} lacks fields ({err})") from err
 
 
 def can_load(path: str | os.PathLike) -> bool:

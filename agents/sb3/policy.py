@@ -2,10 +2,16 @@
 
 A model saved by :func:`save_model` is SB3's own zip (``PPO.load`` reads it as usual) with one
 more member, ``glimpse_env.json``: the algorithm, the action form (``flat`` or ``discrete``),
-its decoding constants (logit scale, class confidence, the location grid), the frame stack and
-the env it was trained on. :class:`SB3Policy` uses them to turn the SB3 action back into the
-native ``{"location": (2,), "logits": (n,)}`` through :mod:`glimpse_env.core.actions`, exactly as
+its decoding constants (logit scale, class confidence, the location grid), the frame stack, the
+env it was trained on, and the model's description (:mod:`agents.sb3.model_spec`).
+:class:`SB3Policy` uses them to turn the SB3 action back into the native
+``{"location": (2,), "logits": (n,)}`` through :mod:`glimpse_env.core.actions`, exactly as
 :class:`~glimpse_env.faces.sb3.GlimpseSB3VecEnv` does during training.
+
+:func:`load_policy` never calls SB3's ``load``, which unpickles the zip's ``data`` member (a
+crafted one runs code): it rebuilds the model from the description and reads the weights with
+``torch.load(..., weights_only=True)``. A zip without a description (saved by an older
+glimpse-env, or not by glimpse-env) is refused.
 
 >>> policy = load_policy("runs/sb3/ppo_GlimpseEnv-v0_seed0.zip")  # doctest: +SKIP
 >>> action, state = policy.predict(obs)  # doctest: +SKIP
@@ -17,8 +23,9 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,7 @@ from stable_baselines3.common.vec_env.stacked_observations import StackedObserva
 
 from agents.sb3.algos import ALGOS
 from agents.sb3.metadata import METADATA_NAME, SB3Metadata, read_metadata
+from agents.sb3.model_spec import describe_model, rebuild_model
 from glimpse_env.core.actions import decode_discrete, decode_flat
 from glimpse_env.faces.sb3 import GlimpseSB3VecEnv
 
@@ -78,8 +86,17 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 def save_model(model: BaseAlgorithm, path: str | os.PathLike, metadata: SB3Metadata) -> Path:
     """Save ``model`` with SB3's ``save`` plus the metadata member, atomically, to ``path``.
 
-    Returns the path written (``.zip`` appended if missing).
+    The metadata gets the model's description (:func:`agents.sb3.model_spec.describe_model`),
+    which :func:`load_policy` rebuilds the model from. Returns the path written (``.zip``
+    appended if missing).
     """
+    try:
+        metadata = replace(metadata, model=describe_model(model))
+    except TypeError as err:  # still save the trained model: SB3's own load reads it
+        warnings.warn(
+            f"saving {path} without a model description ({err}): load_policy will refuse it",
+            stacklevel=2,
+        )
     path = Path(path)
     if path.suffix != ".zip":
         path = path.with_name(path.name + ".zip")
@@ -181,13 +198,23 @@ def load_policy(path: str | os.PathLike, env: Any = None, device: str = "cpu") -
         env: the env it will act in (optional): its observation space and classes are checked.
         device: torch device of the model.
 
+    The model is rebuilt from the metadata's description and the zip's weights (read with
+    ``weights_only=True``); nothing in the file is unpickled and SB3's ``data`` member is not read.
+
     Raises:
-        ValueError: not such a model, or an env it cannot act in.
+        ValueError: not such a model (or one saved without a description, or a description
+            naming classes outside torch/SB3), or an env it cannot act in; one line.
     """
     metadata = read_metadata(path)
     if metadata.algo not in ALGOS:
         raise ValueError(f"{path}: unknown algorithm {metadata.algo!r}; known: {', '.join(ALGOS)}")
-    model = ALGOS[metadata.algo].algo_class.load(path, device=device)
+    if metadata.model is None:
+        raise ValueError(
+            f"{path} has no model description in {METADATA_NAME} (saved by an older glimpse-env "
+            "or not by glimpse-env), and loading it through SB3 would unpickle code from the "
+            f"file; retrain it with `glimpse-env train {metadata.algo}`"
+        )
+    model = rebuild_model(path, metadata.model, ALGOS[metadata.algo].algo_class, device)
     if env is not None:
         core = env.unwrapped.core
         if core.num_classes != metadata.num_classes:
