@@ -1,19 +1,30 @@
-"""Shared test fixtures: the offline MNIST test set, and small synthetic datasets on disk.
+"""Shared test fixtures: the offline MNIST test set, small synthetic datasets on disk, clean
+global registries, and the Hypothesis settings.
 
 ``GLIMPSE_ENV_DATA`` defaults to ``../shared/data`` beside the checkout (the original
 10,000-image MNIST test set in torchvision's layout). ``synthetic_root`` writes tiny datasets
 in every supported on-disk format, so every registered id runs through the real loading code.
+
+Every test runs with the global registries (rewards, policy loaders, benchmark agents, gymnasium
+ids, ...) as they were before it: :func:`restore_registries` snapshots them and puts them back,
+so the suite passes in any order (``pytest -p randomly``). Hypothesis runs a modest number of
+examples (profile ``glimpse-env``); ``HYPOTHESIS_PROFILE=thorough`` runs many more.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
+import importlib
 import os
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -21,6 +32,67 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 os.environ.setdefault("GLIMPSE_ENV_DATA", str(SHARED_DATA))
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+settings.register_profile("glimpse-env", max_examples=50, deadline=None, print_blob=True)
+settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "glimpse-env"))
+
+GLOBAL_REGISTRIES: tuple[tuple[str, str], ...] = (
+    ("glimpse_env.core.rewards", "_REGISTRY"),
+    ("glimpse_env.commands.policies", "_LOADERS"),
+    ("glimpse_env.commands.policies", "_entry_points_loaded"),
+    ("agents.benchmark.cells", "AGENTS"),
+    ("gymnasium.envs.registration", "registry"),
+)
+"""``(module, attribute)`` of every module-level registry that code or tests may change."""
+
+REGISTERING_MODULES = ("glimpse_env", "agents.benchmark.agents")
+"""Modules whose import fills a registry: imported before the first snapshot, so that restoring
+a snapshot never drops entries a lazy first import made during a test."""
+
+
+@functools.cache
+def _registries() -> list[tuple[Any, str]]:
+    """The registries of :data:`GLOBAL_REGISTRIES` whose module and attribute exist."""
+    for name in REGISTERING_MODULES:
+        importlib.import_module(name)
+    found = []
+    for module_name, attribute in GLOBAL_REGISTRIES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, attribute):
+            found.append((module, attribute))
+    return found
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, (dict, list, set)) else value
+
+
+def _put_back(module: Any, attribute: str, saved: Any) -> None:
+    """Restore in place (others may hold a reference to the registry object itself)."""
+    current = getattr(module, attribute)
+    if isinstance(saved, dict) and isinstance(current, dict):
+        current.clear()
+        current.update(saved)
+    elif isinstance(saved, list) and isinstance(current, list):
+        current[:] = saved
+    elif isinstance(saved, set) and isinstance(current, set):
+        current.clear()
+        current.update(saved)
+    else:
+        setattr(module, attribute, saved)
+
+
+@pytest.fixture(autouse=True)
+def restore_registries() -> Iterator[None]:
+    """Every global registry as it was before the test, whatever the test registered."""
+    saved = [(module, name, _copy(getattr(module, name))) for module, name in _registries()]
+    yield
+    for module, attribute, value in saved:
+        _put_back(module, attribute, value)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -74,3 +146,13 @@ def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"X": images.transpose(1, 2, 3, 0), "y": y[:, None]},
         )
     return root
+
+
+@pytest.fixture
+def plugin_registry(monkeypatch: pytest.MonkeyPatch):
+    """A fresh registry of glimpse-env agents and commands for one test: entry points are read
+    anew (e.g. a dist-info the test writes), and the session's registry comes back after."""
+    from glimpse_env.commands import plugins
+
+    monkeypatch.setattr(plugins, "_REGISTRY", plugins._Registry())
+    return plugins
