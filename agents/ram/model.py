@@ -22,7 +22,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-__all__ = ["RAMConfig", "RAMOutput", "RecurrentAttentionModel"]
+__all__ = ["RAMConfig", "RAMOutput", "RecurrentAttentionModel", "gaussian_location"]
 
 Hidden = tuple[torch.Tensor, ...]
 """The recurrent state: ``(h,)`` for the ReLU RNN, ``(h, c)`` for the LSTM, each ``(B, H)``."""
@@ -167,7 +167,7 @@ class RecurrentAttentionModel(nn.Module):
 
     def location_distribution(self, mean: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian policy around ``mean (B, 2)`` with the fixed std."""
-        return torch.distributions.Normal(mean, self.config.location_std)
+        return torch.distributions.Normal(mean, self.config.location_std, validate_args=False)
 
     def sample_location(
         self, mean: torch.Tensor, generator: torch.Generator | None = None
@@ -179,6 +179,24 @@ class RecurrentAttentionModel(nn.Module):
         sampled location. ``log_prob`` is of the unclipped sample.
         """
         noise = torch.randn(mean.shape, generator=generator, device=mean.device)
-        sample = (mean + self.config.location_std * noise).detach()
-        log_prob = self.location_distribution(mean).log_prob(sample).sum(-1)
-        return sample.clamp(-1.0, 1.0), log_prob
+        return gaussian_location(mean, noise, self.config.location_std)
+
+
+def gaussian_location(
+    mean: torch.Tensor, noise: torch.Tensor, std: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``mean + std * noise`` as an action, and its log-probability under ``N(mean, std)``.
+
+    Args:
+        mean: ``(..., 2)`` the policy's mean location.
+        noise: ``(..., 2)`` standard normal draws.
+        std: the policy's fixed std.
+
+    Returns:
+        ``(location (..., 2) clipped to [-1, 1], log_prob (...,))``: the sample carries no
+        gradient; ``log_prob`` (of the unclipped sample) does, to ``mean``. No argument checks
+        run on tensor values, so nothing waits for the device.
+    """
+    sample = (mean + std * noise).detach()
+    distribution = torch.distributions.Normal(mean, std, validate_args=False)
+    return sample.clamp(-1.0, 1.0), distribution.log_prob(sample).sum(-1)

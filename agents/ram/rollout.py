@@ -24,7 +24,9 @@ class Rollout:
     """A batch of ``B`` finished episodes of ``T`` steps.
 
     Attributes:
-        logits: ``(T, B, n)`` the class belief sent at each step (the last one is the guess).
+        logits: ``(T, B, n)`` the class belief sent at each step (the last one is the guess);
+            stacked runs (:mod:`agents.ram.stacked_rollout`) put a run dimension before ``B``
+            in every field: ``(T, R, B, n)``, label ``(R, B)``.
         log_probs: ``(T-1, B)`` log-probabilities of the locations that moved the glimpse
             (steps ``1..T-1``; the last step's location is never used), or None when the
             locations were the policy's means.
@@ -96,7 +98,7 @@ def returns_to_go(rewards: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Losses:
-    """The hybrid loss and its parts (scalar tensors)."""
+    """The hybrid loss and its parts: scalars, or ``(R,)`` per run for stacked runs."""
 
     total: torch.Tensor
     cross_entropy: torch.Tensor
@@ -111,16 +113,28 @@ def hybrid_loss(episodes: Rollout, reinforce_weight: float = 1.0) -> Losses:
     rewards from step ``t+1`` on: ``R_{t+1}``. The advantage ``R_{t+1} - b_t`` is detached (the
     baseline learns only from its MSE), and the rewards are plain numbers from the env's reward
     plugin, so REINFORCE never reaches the classifier.
+
+    Episodes of one run (``label (B,)``) give scalar losses; episodes of ``R`` stacked runs
+    (:func:`agents.ram.stacked_rollout.stacked_rollout`, ``label (R, B)``) give ``(R,)`` losses,
+    each the loss its run would have alone (means over its own ``B`` episodes).
     """
-    cross_entropy = F.cross_entropy(episodes.logits[-1], episodes.label)
-    target = returns_to_go(episodes.rewards)[1:].detach()  # (T-1, B): R_{t+1}
+    label = episodes.label
+    logits = episodes.logits[-1]  # (..., B, n)
+    cross_entropy = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), label.reshape(-1), reduction="none"
+    )
+    cross_entropy = cross_entropy.view(label.shape).mean(-1)
+    target = returns_to_go(episodes.rewards)[1:].detach()  # (T-1, ..., B): R_{t+1}
     advantage = (target - episodes.baselines).detach()
     if episodes.log_probs is not None:
-        reinforce = -(episodes.log_probs * advantage).sum(0).mean()
+        reinforce = -(episodes.log_probs * advantage).sum(0).mean(-1)
     elif len(target) == 0:  # one glimpse: no location is ever chosen
-        reinforce = cross_entropy.new_zeros(())
+        reinforce = torch.zeros_like(cross_entropy)
     else:
         raise ValueError("hybrid_loss needs sampled locations (deterministic=False)")
-    baseline = F.mse_loss(episodes.baselines, target) if len(target) else reinforce * 0
+    if len(target):
+        baseline = (episodes.baselines - target).square().mean((0, -1))
+    else:
+        baseline = torch.zeros_like(cross_entropy)
     total = cross_entropy + reinforce_weight * reinforce + baseline
     return Losses(total, cross_entropy, reinforce, baseline)

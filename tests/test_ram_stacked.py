@@ -1,0 +1,144 @@
+"""Stacked RAMs: R runs in one module play and learn exactly as each run would alone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
+from agents.ram.rollout import hybrid_loss, rollout
+from agents.ram.stacked import StackedRAM, parameter_slots, stack_state_dicts
+from agents.ram.stacked_rollout import check_cores, segments_of, stacked_rollout
+from glimpse_env.core.batched import GlimpseCore
+from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.data import ImageDataset
+
+SIZES = {"hidden_size": 24, "glimpse_features": 20, "glimpse_hidden": 12, "location_hidden": 12}
+
+
+def synthetic_core(**kwargs) -> GlimpseCore:
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (40, 1, 28, 28), generator=gen, dtype=torch.uint8)
+    data = ImageDataset(images, torch.arange(40) % 10, classes=tuple("0123456789"))
+    return GlimpseCore(GlimpseConfig(dataset=data, **kwargs))
+
+
+def models(config: RAMConfig, seeds) -> list[RecurrentAttentionModel]:
+    out = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        out.append(RecurrentAttentionModel(config))
+    return out
+
+
+@pytest.mark.parametrize("core", ["rnn", "lstm"])
+def test_state_dicts_round_trip_through_the_stack(core):
+    config = RAMConfig(core=core, **SIZES)
+    singles = models(config, [3, 4, 5])
+    assert list(parameter_slots(config)) == [n for n, _ in singles[0].named_parameters()]
+    stacked = StackedRAM.from_models(singles)
+    for run, single in enumerate(singles):
+        restored = stacked.run_state_dict(run)
+        assert all(torch.equal(restored[k], v) for k, v in single.state_dict().items())
+        assert all(v.is_contiguous() for v in restored.values())
+    # any per-parameter tensors (Adam's moments) stack the same way
+    grads = stack_state_dicts(config, [dict(s.named_parameters()) for s in singles])
+    assert all(torch.equal(grads[n], p) for n, p in stacked.named_parameters())
+
+
+def cores_under_test() -> dict[str, list[GlimpseCore]]:
+    plain = synthetic_core(num_glimpses=4, reward="correct_entropy")
+    cluttered = synthetic_core(
+        num_glimpses=3, canvas_size=40, clutter=2, num_scales=2, reward="information_gain"
+    )
+    translated = synthetic_core(num_glimpses=3, canvas_size=40, num_scales=2, reward="correct")
+    return {
+        "plain": [plain] * 3,
+        "cluttered": [cluttered] * 3,
+        "two envs": [translated, cluttered, cluttered],
+    }
+
+
+@pytest.mark.parametrize("core_kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("case", ["plain", "cluttered", "two envs"])
+def test_each_stacked_run_plays_and_learns_as_it_would_alone(case, core_kind):
+    """Same canvases, locations, rewards, losses and gradients as the single model's rollout
+    through ``core.reset`` + ``core.step`` with the run's generator."""
+    cores = cores_under_test()[case]
+    config = RAMConfig(glimpse_shape=cores[0].glimpse_shape, core=core_kind, **SIZES)
+    singles = models(config, [0, 1, 2])
+    stacked = StackedRAM.from_models(singles)
+    index = torch.stack([torch.randperm(40, generator=torch.Generator().manual_seed(r))[:8]
+                         for r in range(3)])  # fmt: skip
+    generators = [torch.Generator().manual_seed(10 + r) for r in range(3)]
+    together = stacked_rollout(stacked, cores, index, generators)
+    losses = hybrid_loss(together)
+    assert losses.total.shape == (3,)
+    losses.total.sum().backward()
+    for run, single in enumerate(singles):
+        generator = torch.Generator().manual_seed(10 + run)
+        core = cores[run]
+        alone = rollout(single, core, core.reset(generator, index=index[run]), generator)
+        for field in ("logits", "log_probs", "baselines", "rewards", "locations"):
+            expected, got = getattr(alone, field), getattr(together, field)[:, run]
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6, msg=field)
+        assert torch.equal(together.label[run], alone.label)
+        single_losses = hybrid_loss(alone)
+        torch.testing.assert_close(losses.total[run], single_losses.total, rtol=1e-5, atol=1e-6)
+        single_losses.total.backward()
+        expected = stack_state_dicts(config, [{n: p.grad for n, p in single.named_parameters()}])
+        for name, parameter in stacked.named_parameters():
+            torch.testing.assert_close(
+                parameter.grad[run], expected[name][0], rtol=1e-4, atol=1e-6, msg=name
+            )
+
+
+def test_deterministic_rollout_sends_the_mean_locations():
+    cores = cores_under_test()["plain"]
+    config = RAMConfig(glimpse_shape=cores[0].glimpse_shape, **SIZES)
+    singles = models(config, [0, 1, 2])
+    stacked = StackedRAM.from_models(singles)
+    index = torch.arange(24).view(3, 8)
+    with torch.no_grad():
+        together = stacked_rollout(
+            stacked, cores, index, [torch.Generator().manual_seed(r) for r in range(3)], True
+        )
+        assert together.log_probs is None
+        for run, single in enumerate(singles):
+            gen = torch.Generator().manual_seed(run)
+            alone = rollout(single, cores[run], cores[run].reset(gen, index=index[run]), gen, True)
+            torch.testing.assert_close(together.locations[:, run], alone.locations)
+
+
+def test_the_stacked_rollout_never_reads_a_tensor_on_the_host(monkeypatch):
+    """No ``.item()``, ``bool(tensor)``, ``.tolist()``...: on a GPU the whole batch is queued
+    without waiting for the device."""
+    cores = cores_under_test()["two envs"]
+    config = RAMConfig(glimpse_shape=cores[0].glimpse_shape, **SIZES)
+    stacked = StackedRAM.from_models(models(config, [0, 1, 2]))
+    index = torch.arange(24).view(3, 8)
+    generators = [torch.Generator().manual_seed(r) for r in range(3)]
+
+    def host_read(self, *args, **kwargs):
+        raise AssertionError("a tensor was read on the host inside the rollout")
+
+    for name in ("item", "tolist", "__bool__", "__int__", "__float__", "__index__", "nonzero"):
+        monkeypatch.setattr(torch.Tensor, name, host_read)
+    losses = hybrid_loss(stacked_rollout(stacked, cores, index, generators))
+    losses.total.sum().backward()
+    monkeypatch.undo()
+    assert torch.isfinite(losses.total).all()
+
+
+def test_cores_that_cannot_share_a_model_are_refused():
+    plain = synthetic_core(num_glimpses=4)
+    other = synthetic_core(num_glimpses=4, num_scales=2)
+    with pytest.raises(ValueError, match="glimpse shape"):
+        check_cores([plain, other])
+    with pytest.raises(ValueError, match="number of glimpses"):
+        check_cores([plain, synthetic_core(num_glimpses=3)])
+    assert [s.runs for s in segments_of([plain, plain, other, plain])] == [
+        slice(0, 2),
+        slice(2, 3),
+        slice(3, 4),
+    ]
