@@ -41,12 +41,12 @@ GLOBAL_REGISTRIES: tuple[tuple[str, str], ...] = (
     ("glimpse_env.core.rewards", "_REGISTRY"),
     ("glimpse_env.commands.policies", "_LOADERS"),
     ("glimpse_env.commands.policies", "_entry_points_loaded"),
-    ("agents.benchmark.cells", "AGENTS"),
+    ("agents.benchmark.registry", "AGENTS"),
     ("gymnasium.envs.registration", "registry"),
 )
 """``(module, attribute)`` of every module-level registry that code or tests may change."""
 
-REGISTERING_MODULES = ("glimpse_env", "agents.benchmark.agents")
+REGISTERING_MODULES = ("glimpse_env", "agents.benchmark.registry")
 """Modules whose import fills a registry: imported before the first snapshot, so that restoring
 a snapshot never drops entries a lazy first import made during a test."""
 

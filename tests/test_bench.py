@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
-from agents.benchmark.cells import CellResult, CellSpec, register_agent
+from agents.benchmark import cli as bench_cli
+from agents.benchmark.cells import CellResult, CellSpec
 from agents.benchmark.cli import main as bench_main
+from agents.benchmark.registry import register_agent
 from agents.benchmark.report import markdown_table, summarize
 from agents.benchmark.runner import ResultsLog, run_grid
 from glimpse_env.commands.cli import main as cli_main
@@ -115,6 +119,77 @@ def test_summary_table_mean_and_std_over_seeds(tmp_path):
 def test_bench_refuses_bad_arguments(tmp_path, capsys):
     assert bench_main(["--budget", "0", "--out", str(tmp_path)]) == 2
     assert "--budget and --seeds must be >= 1" in capsys.readouterr().err
+
+
+OFFLINE = ["--env-kwargs", '{"download": false}']  # a missing dataset fails at once
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--agents", "chance,nosuch"],
+         "unknown agent 'nosuch'; known: ram, ppo, a2c, dqn, recurrent_ppo, random, center, "
+         "chance"),
+        (["--agents", "no.such.module:agent"], "agent 'no.such.module:agent' cannot be loaded"),
+        (["--agents", "json:nosuch"], "agent 'json:nosuch' cannot be loaded"),
+        (["--agents", ","], "--agents must name at least one"),
+        (["--envs", "GlimpseEnv-v0,NoSuchEnv-v0"], "unknown env id 'NoSuchEnv-v0'"),
+        (["--env-kwargs", '{"bogus": 1}'], "unknown GlimpseEnv argument(s) ['bogus']"),
+        (["--env-kwargs", '{"reward": "nosuch"}'], "unknown reward 'nosuch'"),
+        (["--env-kwargs", "{not json"], "--env-kwargs must be a JSON object"),
+        (["--split", "valid"], "split must be 'train' or 'test'"),
+        (["--eval-split", "train", *OFFLINE], "split 'train' not found"),
+        (["--data-root", "/nonexistent/glimpse", *OFFLINE], "/nonexistent/glimpse"),
+        (["--workers", "-1"], "--workers must be >= 0"),
+        (["--eval-episodes", "0"], "--eval-episodes must be >= 1"),
+        (["--threads", "0"], "--threads must be >= 1"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_stop_before_anything_starts(tmp_path, capsys, monkeypatch, flags, message):
+    """One line naming what was expected, exit 2, no worker started and no folder written."""
+
+    def no_grid(*args, **kwargs):
+        raise AssertionError("run_grid started despite a bad argument")
+
+    monkeypatch.setattr(bench_cli, "run_grid", no_grid)
+    out = tmp_path / "bench"
+    argv = ["--agents", "chance", "--envs", "GlimpseEnv-v0", "--seeds", "1", "--budget", "100",
+            "--workers", "1", "--no-progress", "--out", str(out), *flags]  # fmt: skip
+    assert bench_main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith("glimpse-env bench: error: ") and message in printed.err
+    one_line = "not found" not in printed.err  # a missing dataset's message lists its files
+    assert printed.out == "" and (printed.err.count("\n") == 1 or not one_line)
+    assert not out.exists()
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert bench_main(["--agents", "chance", "--out", str(tmp_path / "file")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_the_benchmark_modules_import_without_cycles():
+    """The modules of agents.benchmark import one another (anywhere in them) without a cycle."""
+    folder = Path(bench_cli.__file__).parent
+    graph = {}
+    for path in folder.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        graph[f"agents.benchmark.{path.stem}"] = {m for m in imported if m in graph or
+                                                  m.startswith("agents.benchmark.")}  # fmt: skip
+
+    def visit(module: str, trail: tuple[str, ...]) -> None:
+        assert module not in trail, "import cycle: " + " -> ".join((*trail, module))
+        for nxt in graph.get(module, ()):
+            visit(nxt, (*trail, module))
+
+    for module in graph:
+        visit(module, ())
 
 
 def test_grid_on_a_local_ray_instance(tmp_path):

@@ -23,11 +23,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agents.benchmark.cells import CellResult, register_agent
+from agents.benchmark.cells import CellResult, TrainAndEvaluate
 from agents.evaluation import EvalProtocol, PredictPolicy, evaluate_policy, make_core
 from glimpse_env.core.batched import GlimpseCore
 
-__all__ = ["evaluate_cell", "make_eval_core"]
+__all__ = ["BUILTIN_AGENTS", "evaluate_cell", "make_eval_core"]
 
 
 def make_eval_core(
@@ -184,9 +184,11 @@ def ram_cell(
     )
 
 
-for _algo in ("ppo", "a2c", "dqn", "recurrent_ppo"):
-    register_agent(_algo, functools.partial(sb3_cell, _algo))
-register_agent("random", functools.partial(classifier_cell, "random"))
-register_agent("center", functools.partial(classifier_cell, "center"))
-register_agent("chance", chance_cell)
-register_agent("ram", ram_cell)
+BUILTIN_AGENTS: dict[str, TrainAndEvaluate] = {
+    "ram": ram_cell,
+    **{algo: functools.partial(sb3_cell, algo) for algo in ("ppo", "a2c", "dqn", "recurrent_ppo")},
+    "random": functools.partial(classifier_cell, "random"),
+    "center": functools.partial(classifier_cell, "center"),
+    "chance": chance_cell,
+}
+"""The built-in agents by name (:mod:`agents.benchmark.registry` starts its table with them)."""

@@ -1,31 +1,21 @@
-"""A benchmark cell (agent x env x seed), what it produces, and the table of agents.
+"""A benchmark cell (agent x env x seed) and what it produces.
 
 An agent is a function ``train_and_evaluate(env_id, seed, budget, env_kwargs, eval_kwargs) ->
 CellResult``: train on ``gym.make(env_id, **env_kwargs)`` for at most ``budget`` env steps with
 ``seed``, then evaluate the deterministic policy with the protocol ``eval_kwargs`` (the fields of
-:class:`agents.evaluation.EvalProtocol`). :data:`AGENTS` maps names to such functions (the
-built-in ones are in :mod:`agents.benchmark.agents`); :func:`register_agent` adds yours, and a
-name of the form ``"package.module:function"`` names one without registering it (that is also
-how worker processes find an agent registered only in the parent).
+:class:`agents.evaluation.EvalProtocol`). The table of agents is in
+:mod:`agents.benchmark.registry`, the built-in ones in :mod:`agents.benchmark.agents`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = [
-    "AGENTS",
-    "CellResult",
-    "CellSpec",
-    "TrainAndEvaluate",
-    "register_agent",
-    "resolve_agent",
-]
+__all__ = ["CellResult", "CellSpec", "TrainAndEvaluate"]
 
 
 @dataclass(frozen=True)
@@ -75,36 +65,6 @@ class CellResult:
 
 TrainAndEvaluate = Callable[[str, int, int, dict[str, Any], dict[str, Any]], CellResult]
 """``(env_id, seed, budget, env_kwargs, eval_kwargs) -> CellResult``."""
-
-AGENTS: dict[str, TrainAndEvaluate] = {}
-"""name -> train_and_evaluate: :mod:`agents.benchmark.agents`, then :func:`register_agent`."""
-
-
-def register_agent(name: str, train_and_evaluate: TrainAndEvaluate) -> None:
-    """Add (or replace) an agent of the benchmark under ``name``.
-
-    Worker processes import :mod:`agents.benchmark.agents` afresh, so an agent registered only in
-    your script runs in-process (``workers=0``); give the grid ``"module:function"`` instead to
-    run it in workers or on Ray.
-    """
-    if ":" in name:
-        raise ValueError(f"agent names may not contain ':' (that form names a function): {name!r}")
-    AGENTS[name] = train_and_evaluate
-
-
-def resolve_agent(name: str) -> TrainAndEvaluate:
-    """The function of a registered agent, or of ``"package.module:function"``."""
-    import agents.benchmark.agents  # noqa: F401  (registers the built-in agents)
-
-    if name in AGENTS:
-        return AGENTS[name]
-    if ":" in name:
-        module_name, function_name = name.split(":", 1)
-        return getattr(importlib.import_module(module_name), function_name)
-    raise ValueError(
-        f"unknown agent {name!r}; registered: {', '.join(AGENTS)} "
-        "(or give 'package.module:function')"
-    )
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,16 @@ running the same command again resumes), ``results.md`` (the table) and ``learni
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agents.benchmark.cells import CellSpec
+from agents.benchmark.registry import resolve_agent
 from agents.benchmark.report import (
     hardware_description,
     markdown_table,
@@ -25,11 +28,11 @@ from agents.benchmark.report import (
     write_atomic,
 )
 from agents.benchmark.runner import run_grid
-from agents.evaluation import EvalProtocol
+from agents.evaluation import EvalProtocol, make_core
 from glimpse_env.commands.cli_args import parse_args, parse_json_object
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
-__all__ = ["DEFAULT_AGENTS", "Args", "build_grid", "main"]
+__all__ = ["DEFAULT_AGENTS", "Args", "build_grid", "check_env", "main"]
 
 DEFAULT_AGENTS = "ram,ppo,a2c,dqn,recurrent_ppo,random,center,chance"
 
@@ -39,7 +42,7 @@ class Args:
     """Train and evaluate agents x envs x seeds within one env-step budget; write a report."""
 
     agents: str = DEFAULT_AGENTS
-    """Comma-separated agent names (see agents.benchmark.agents) or package.module:function."""
+    """Comma-separated agent names (see agents.benchmark.registry) or package.module:function."""
     envs: str = "GlimpseEnv-v0,GlimpseEnv-cluttered60-v0"
     """Comma-separated env ids."""
     seeds: int = 3
@@ -77,21 +80,58 @@ def _names(text: str, flag: str) -> list[str]:
     return names
 
 
-def build_grid(args: Args, workers: int) -> list[CellSpec]:
-    """The cells of the grid, env-major then agent then seed."""
+def _check_numbers(args: Args, workers: int) -> None:
     if args.budget < 1 or args.seeds < 1:
         raise ValueError(f"--budget and --seeds must be >= 1, got {args.budget}, {args.seeds}")
-    env_kwargs = {**parse_json_object(args.env_kwargs), "split": args.split}
+    if workers < 0:
+        raise ValueError(f"--workers must be >= 0, got {workers}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.eval_episodes is not None and args.eval_episodes < 1:
+        raise ValueError(f"--eval-episodes must be >= 1, got {args.eval_episodes}")
+    if args.ray is not None and importlib.util.find_spec("ray") is None:
+        raise ValueError("--ray needs Ray: pip install 'glimpse-env[distributed]' (ray>=2.9)")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out} is a file, not a folder")
+
+
+def check_env(env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """Refuse an env id, kwargs or split the cells could not make: builds its core once.
+
+    Raises:
+        ValueError: the id, a kwarg, the reward or the data (the message says what was
+            expected; a missing dataset names the files and the data root).
+    """
+    make_core(env_id, **env_kwargs)
+
+
+def build_grid(args: Args, workers: int) -> list[CellSpec]:
+    """The cells of the grid, env-major then agent then seed.
+
+    Every argument is checked first, so that a bad one stops the command before any cell
+    starts: the numbers, the agent names (:func:`~agents.benchmark.registry.resolve_agent`), the
+    env ids with the training and test kwargs, and that their splits' data loads.
+
+    Raises:
+        ValueError: the first bad argument, in one line that says what was expected.
+    """
+    _check_numbers(args, workers)
+    env_kwargs = {**parse_json_object(args.env_kwargs, "--env-kwargs"), "split": args.split}
     if args.data_root is not None:
         env_kwargs["data_root"] = args.data_root
-    eval_kwargs = EvalProtocol(
-        split=args.eval_split, episodes=args.eval_episodes, seed=args.eval_seed
-    ).to_dict()
+    protocol = EvalProtocol(split=args.eval_split, episodes=args.eval_episodes, seed=args.eval_seed)
+    agents = _names(args.agents, "--agents")
+    for agent in agents:
+        resolve_agent(agent)
+    envs = _names(args.envs, "--envs")
+    for env_id in envs:
+        check_env(env_id, env_kwargs)
+        check_env(env_id, protocol.env_kwargs(env_kwargs))
     threads = args.threads or max((os.cpu_count() or 1) // max(workers, 1), 1)
     return [
-        CellSpec(agent, env_id, seed, args.budget, env_kwargs, eval_kwargs, threads)
-        for env_id in _names(args.envs, "--envs")
-        for agent in _names(args.agents, "--agents")
+        CellSpec(agent, env_id, seed, args.budget, env_kwargs, protocol.to_dict(), threads)
+        for env_id in envs
+        for agent in agents
         for seed in range(args.seeds)
     ]
 

@@ -29,7 +29,8 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from agents.benchmark.cells import CellResult, CellSpec, resolve_agent
+from agents.benchmark.cells import CellResult, CellSpec
+from agents.benchmark.registry import resolve_agent
 
 __all__ = ["GridProgress", "ResultsLog", "latest_records", "run_cell", "run_grid"]
 
