@@ -8,6 +8,7 @@ True
 
 from glimpse_env.core.batched import EpisodeState, GlimpseCore, StepResult
 from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.learning import prediction_loss
 from glimpse_env.core.rewards import (
     Reward,
     RewardInput,
@@ -35,6 +36,7 @@ __all__ = [
     "available_rewards",
     "extract_glimpses",
     "make_reward",
+    "prediction_loss",
     "register_envs",
     "register_reward",
 ]

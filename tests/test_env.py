@@ -1,4 +1,4 @@
-"""The environment contract (DESIGN.md) on the single env, over every registered id."""
+"""The environment contract (DESIGN.md) on the single env (every id: tests/test_ids.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium.utils.env_checker import check_env
 
 import glimpse_env
-from glimpse_env import PRESETS, GlimpseEnv, GlimpseVectorEnv
+from glimpse_env import GlimpseEnv
 from glimpse_env.data import ImageDataset, load_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*Box action space.*:UserWarning")
@@ -27,41 +26,10 @@ def mnist_env():
     return gym.make("GlimpseEnv-v0", split="test[:8000]")
 
 
-@pytest.mark.parametrize("env_id", sorted(PRESETS))
-def test_every_registered_id_passes_gymnasium_check_env(env_id, synthetic_root):
-    env = gym.make(env_id, data_root=str(synthetic_root), split="test")
-    check_env(env.unwrapped, skip_render_check=True)
-    obs, _ = env.reset(seed=0)
-    preset = PRESETS[env_id]
-    channels = 3 if preset["dataset"] in ("cifar10", "svhn") else 1
-    assert obs["glimpse"].shape == (
-        preset["num_scales"] * channels,
-        preset["patch_size"],
-        preset["patch_size"],
-    )
-    steps = 0
-    terminated = False
-    while not terminated:
-        obs, _reward, terminated, truncated, _info = env.step(env.action_space.sample())
-        steps += 1
-    assert steps == preset["num_glimpses"] and not truncated
-
-
-@pytest.mark.parametrize("env_id", sorted(PRESETS))
-def test_make_vec_returns_the_batched_env(env_id, synthetic_root):
-    venv = gym.make_vec(
-        env_id, num_envs=3, vectorization_mode="vector_entry_point",
-        data_root=str(synthetic_root), split="test",
-    )  # fmt: skip
-    assert isinstance(venv.unwrapped, GlimpseVectorEnv)
-    obs, _ = venv.reset(seed=0)
-    assert obs["glimpse"].shape[0] == 3 and obs["location"].shape == (3, 2)
-
-
 def test_t_glimpses_in_t_steps_and_the_last_belief_is_the_guess(mnist_env):
     obs, info = mnist_env.reset(seed=3)
-    assert info == {}
     label = mnist_env.unwrapped.state.label.item()
+    assert info == {"label": label}
     glimpses = [obs["glimpse"]]
     for t in range(1, 7):
         wrong = (label + 1) % 10
@@ -71,6 +39,7 @@ def test_t_glimpses_in_t_steps_and_the_last_belief_is_the_guess(mnist_env):
         )
         glimpses.append(obs["glimpse"])
         assert terminated == (t == 6) and not truncated
+        assert set(info) == ({"label", "correct", "belief"} if terminated else {"label"})
         assert reward == (1.0 if t == 6 else 0.0)
     assert info["label"] == label and info["correct"] is True
     np.testing.assert_allclose(info["belief"], torch.softmax(torch.tensor(logits), 0), rtol=1e-5)
@@ -203,6 +172,21 @@ def test_step_before_reset_is_an_error():
     env = GlimpseEnv(split="test")
     with pytest.raises(RuntimeError, match="reset"):
         env.step(act())
+
+
+def test_a_step_after_the_end_is_an_error_until_reset():
+    env = GlimpseEnv(split="test", num_glimpses=2)
+    env.reset(seed=0)
+    env.step(act())
+    assert env.step(act())[2] is True
+    state = env.state
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=r"episode has ended .* call reset\(\)"):
+            env.step(act())
+    assert env.state is state  # nothing moved
+    env.reset(seed=1)
+    _, _, terminated, _, info = env.step(act())
+    assert not terminated and set(info) == {"label"}
 
 
 def test_reward_plugins_by_name_and_object():

@@ -65,7 +65,7 @@ def test_next_step_autoreset_restarts_finished_envs_on_the_following_step():
     assert terminated.all() and info["_correct"].all()
     assert venv.state.t.tolist() == [2, 2, 2]
     _, reward, terminated, _, info = venv.step(batch_action(3, rng))
-    assert not terminated.any() and (reward == 0).all() and info == {}
+    assert not terminated.any() and (reward == 0).all() and set(info) == {"label", "_label"}
     assert venv.state.t.tolist() == [1, 1, 1]  # new episodes, first glimpse
 
 
@@ -118,3 +118,73 @@ def test_bad_batched_actions_are_refused_and_the_env_keeps_working():
 def test_bad_vector_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GlimpseVectorEnv(**{"split": "test", **kwargs})
+
+
+# ------------------------------------------------------------------ gymnasium's conventions
+
+
+def test_one_seed_per_env_is_refused_not_truncated():
+    venv = GlimpseVectorEnv(num_envs=4, split="test")
+    with pytest.raises(ValueError, match=r"cannot honour one seed per env .*reset\(seed=1\)"):
+        venv.reset(seed=[1, 2, 3, 4])
+    with pytest.raises(ValueError, match="needs num_envs=4 entries, got 2"):
+        venv.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match="seed must be an int"):
+        venv.reset(seed=1.5)
+    venv.reset(seed=[None] * 4)  # as seed=None
+    one = GlimpseVectorEnv(num_envs=1, split="test")
+    by_list, _ = one.reset(seed=[7])
+    by_int, _ = one.reset(seed=7)
+    np.testing.assert_array_equal(by_list["glimpse"], by_int["glimpse"])
+
+
+def sync_and_batched(num_envs: int, **kwargs):
+    kwargs = {"split": "test", "num_glimpses": 3, "reward": "information_gain", **kwargs}
+    make = lambda mode: gym.make_vec("GlimpseEnv-v0", num_envs, vectorization_mode=mode, **kwargs)  # noqa: E731
+    return make("vector_entry_point"), make("sync")
+
+
+def test_one_env_matches_gymnasiums_sync_vector_env_exactly():
+    """Observations, float64 rewards, terminations, infos (values, dtypes, masks)."""
+    from gymnasium.utils.env_match import check_environments_match
+
+    batched, sync = sync_and_batched(1)
+    check_environments_match(batched, sync, num_steps=20, seed=5)
+
+
+def test_n_envs_match_the_sync_vector_env_in_everything_but_the_draws():
+    """With N > 1 the episodes differ (one generator, not N); timing, keys and dtypes do not."""
+    batched, sync = sync_and_batched(3)
+    rng = np.random.default_rng(0)
+    results = []
+    for venv in (batched, sync):
+        venv.reset(seed=0)
+        steps = []
+        for _ in range(9):  # three episodes of 3 steps and their autoreset steps
+            steps.append(venv.step(batch_action(3, rng)))
+        results.append(steps)
+    for mine, theirs in zip(*results, strict=True):
+        _, rew_a, term_a, trunc_a, info_a = mine
+        _, rew_b, term_b, trunc_b, info_b = theirs
+        assert rew_a.dtype == rew_b.dtype == np.float64
+        np.testing.assert_array_equal(term_a, term_b)
+        np.testing.assert_array_equal(trunc_a, trunc_b)
+        assert set(info_a) == set(info_b)
+        for key in info_a:
+            assert info_a[key].dtype == info_b[key].dtype and info_a[key].shape == info_b[key].shape
+            if key.startswith("_"):
+                np.testing.assert_array_equal(info_a[key], info_b[key])
+
+
+def test_end_of_episode_infos_are_masked_and_zero_elsewhere_as_in_sync():
+    batched, sync = sync_and_batched(3, early_stop=True)
+    action = {**batch_action(3, np.random.default_rng(1)), "stop": np.array([1, 0, 0])}
+    infos = []
+    for venv in (batched, sync):
+        venv.reset(seed=0)
+        infos.append(venv.step(action)[-1])
+    for info in infos:
+        np.testing.assert_array_equal(info["_belief"], [True, False, False])
+        np.testing.assert_array_equal(info["_correct"], [True, False, False])
+        assert not info["correct"][1:].any()
+    np.testing.assert_array_equal(infos[0]["belief"], infos[1]["belief"])  # same logits

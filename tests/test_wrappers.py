@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from stable_baselines3.common.logger import KVWriter
 
 from glimpse_env.faces.sb3 import GlimpseSB3VecEnv, make_sb3_vec_env
 from glimpse_env.faces.wrappers import DiscreteAction, FlatAction, grid_for
@@ -116,3 +117,62 @@ def test_sb3_algorithms_learn_a_few_steps_on_the_adapter(algo, action):
     actions, _ = model.predict(venv.reset(), deterministic=True)
     assert venv.action_space.contains(actions[0])
     assert torch.is_tensor(venv.env.state.glimpse)
+
+
+# ------------------------------------------------------------------ SB3's Monitor statistics
+
+
+def test_sb3_vec_env_reports_monitor_episode_statistics():
+    venv = make_sb3_vec_env("GlimpseEnv-v0", num_envs=3, action="flat", split="test",
+                            num_glimpses=3, reward="information_gain")  # fmt: skip
+    venv.seed(0)
+    venv.reset()
+    rng = np.random.default_rng(0)
+    returns = np.zeros(3)
+    for t in range(6):  # two episodes
+        venv.step_async(rng.uniform(-1, 1, (3, 12)).astype(np.float32))
+        _, rewards, dones, infos = venv.step_wait()
+        returns += rewards
+        if (t + 1) % 3:
+            assert not dones.any() and all("episode" not in info for info in infos)
+            continue
+        assert dones.all()
+        for info, ret in zip(infos, returns, strict=True):
+            assert set(info["episode"]) == {"r", "l", "t"} and info["episode"]["l"] == 3
+            assert info["episode"]["r"] == pytest.approx(ret, abs=1e-5)
+            assert info["episode"]["t"] >= 0
+        returns[:] = 0
+
+
+class Capture(KVWriter):
+    """An SB3 logger output that keeps every key it is given."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    def write(self, key_values, key_excluded, step=0) -> None:
+        self.keys |= set(key_values)
+
+    def close(self) -> None:
+        pass
+
+
+def test_sb3_logs_ep_rew_mean_and_evaluate_policy_does_not_warn():
+    import warnings
+
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.logger import Logger
+
+    venv = make_sb3_vec_env("GlimpseEnv-v0", num_envs=4, action="flat", split="test")
+    model = PPO("MultiInputPolicy", venv, n_steps=12, batch_size=48, n_epochs=1, seed=0)
+    capture = Capture()
+    model.set_logger(Logger(folder=None, output_formats=[capture]))
+    model.learn(48)
+    assert "rollout/ep_rew_mean" in capture.keys and "rollout/ep_len_mean" in capture.keys
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rewards, lengths = evaluate_policy(model, venv, n_eval_episodes=4,
+                                           return_episode_rewards=True)  # fmt: skip
+    assert not [w for w in caught if "Monitor" in str(w.message)]
+    assert lengths == [6, 6, 6, 6] and set(rewards) <= {0.0, 1.0}

@@ -13,6 +13,7 @@ import torch
 from glimpse_env.core.actions import action_space, observation_space, parse_action
 from glimpse_env.core.batched import EpisodeState, GlimpseCore, StepResult
 from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.learning import prediction_loss
 from glimpse_env.pictures.render import EpisodeRenderer
 
 __all__ = ["GlimpseEnv", "end_of_episode_info", "observation_from_state"]
@@ -30,7 +31,10 @@ def observation_from_state(state: EpisodeState) -> dict[str, np.ndarray]:
 
 
 def end_of_episode_info(state: EpisodeState, result: StepResult) -> dict[str, np.ndarray]:
-    """Batched end-of-episode info: ``label (B,)``, ``correct (B,)``, ``belief (B, n)``."""
+    """Batched end-of-episode info: ``label (B,)`` int64, ``correct (B,)`` bool, ``belief (B, n)``.
+
+    ``label`` is the label of ``state``'s episodes: pass the state the step ended in.
+    """
     return {
         "label": state.label.cpu().numpy(),
         "correct": result.correct.cpu().numpy(),
@@ -75,7 +79,20 @@ class GlimpseEnv(gym.Env):
 
     Terminates at step ``T`` (``num_glimpses``): ``T`` glimpses are seen in ``T`` steps (the first
     at reset), or earlier at a step whose ``stop`` is 1 with ``early_stop=True``. Never truncated
-    by the env itself. The final ``info`` holds ``label``, ``correct`` and ``belief``.
+    by the env itself. A step after the end, without a reset, raises RuntimeError.
+
+    ## Info
+
+    ``info["label"]`` (int) at reset and at every step: the true class of the episode, a training
+    signal for *learners* (never part of the observation; a policy that reads it cheats). The
+    final step's ``info`` adds ``correct`` (bool) and ``belief`` (``(n,)`` float32).
+
+    ## Learners
+
+    ``env.unwrapped.loss_fn(logits (B, n), label (B,)) -> (B,)`` is the env's prediction loss,
+    differentiable (:func:`glimpse_env.core.learning.prediction_loss`, cross-entropy), as
+    active-perception-gym offers it: a hybrid learner trains its class belief by it and only
+    the location by RL.
 
     ## Arguments
 
@@ -106,6 +123,9 @@ class GlimpseEnv(gym.Env):
     ...     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     >>> terminated, sorted(info)
     (True, ['belief', 'correct', 'label'])
+    >>> loss = env.unwrapped.loss_fn(torch.zeros(1, 10), torch.tensor([info["label"]]))
+    >>> round(float(loss[0]), 4)  # log 10: a uniform belief
+    2.3026
     """
 
     metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
@@ -121,9 +141,12 @@ class GlimpseEnv(gym.Env):
         self.core = GlimpseCore(self.config)
         self.observation_space = observation_space(self.core.glimpse_shape)
         self.action_space = action_space(self.core.num_classes, self.config.early_stop)
+        self.loss_fn = prediction_loss
+        """The prediction loss ``(logits (B, n), label (B,)) -> (B,)``, differentiable."""
         self._generator = torch.Generator(device=self.core.device)
         self._seeded = False
         self.state: EpisodeState | None = None
+        self._ended = False
         self.renderer: EpisodeRenderer | None = None
         if render_mode is not None:
             self.renderer = EpisodeRenderer(
@@ -148,17 +171,23 @@ class GlimpseEnv(gym.Env):
         if options and "index" in options:
             index = torch.tensor([int(options["index"])])
         self.state = self.core.reset(self._generator, batch_size=1, index=index)
+        self._ended = False
         if self.renderer is not None:
             self.renderer.on_reset(self.state)
             if self.render_mode == "human":
                 self.render()
-        return self._observation(), {}
+        return self._observation(), {"label": int(self.state.label[0])}
 
     def step(
         self, action: dict[str, Any]
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        if self._ended:
+            raise RuntimeError(
+                "the episode has ended (a step returned terminated=True): call reset() before "
+                "step()"
+            )
         location, logits, stop = parse_action(
             action, self.core.num_classes, self.config.early_stop, device=self.core.device
         )
@@ -168,14 +197,12 @@ class GlimpseEnv(gym.Env):
             if self.render_mode == "human":
                 self.render()
         terminated = bool(result.terminated[0])
-        info: dict[str, Any] = {}
+        self._ended = terminated
+        info: dict[str, Any] = {"label": int(self.state.label[0])}
         if terminated:
             batch_info = end_of_episode_info(self.state, result)
-            info = {
-                "label": int(batch_info["label"][0]),
-                "correct": bool(batch_info["correct"][0]),
-                "belief": batch_info["belief"][0],
-            }
+            info["correct"] = bool(batch_info["correct"][0])
+            info["belief"] = batch_info["belief"][0]
         return self._observation(), float(result.reward[0]), terminated, False, info
 
     def render(self) -> np.ndarray | None:

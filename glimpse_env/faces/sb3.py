@@ -3,10 +3,16 @@
 SB3's VecEnv API differs from gymnasium's vector API: episodes restart in the same step, the
 last observation of an episode goes in ``infos[i]["terminal_observation"]``, and infos are a
 list of dicts. :class:`GlimpseSB3VecEnv` translates a
-:class:`~glimpse_env.faces.vector.GlimpseVectorEnv`
-run in ``same_step`` autoreset mode, with the actions of :mod:`glimpse_env.faces.wrappers`
-(``"flat"``
-Box or ``"discrete"``) decoded for the whole batch at once.
+:class:`~glimpse_env.faces.vector.GlimpseVectorEnv` run in ``same_step`` autoreset mode, with
+the actions of :mod:`glimpse_env.faces.wrappers` (``"flat"`` Box or ``"discrete"``) decoded for
+the whole batch at once.
+
+Infos: ``infos[i]["label"]`` (int) at every step, the true class of the episode env ``i``'s
+action was taken in (a training signal for learners, never part of the observation). Where an
+episode ended: ``terminal_observation``, ``TimeLimit.truncated``, ``episode`` (``{"r": return,
+"l": length, "t": seconds since the adapter was made}``, as SB3's ``Monitor`` gives it, so SB3
+logs ``ep_rew_mean`` and ``evaluate_policy`` reads it), and where it terminated ``correct`` and
+``belief``.
 
 >>> from glimpse_env.faces.sb3 import make_sb3_vec_env
 >>> venv = make_sb3_vec_env("GlimpseEnv-v0", num_envs=8, action="discrete",
@@ -17,18 +23,18 @@ Box or ``"discrete"``) decoded for the whole batch at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-import torch
-from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv
 
-from glimpse_env.core.actions import decode_discrete, decode_flat
+from glimpse_env.core.learning import prediction_loss
 from glimpse_env.faces.vector import GlimpseVectorEnv
-from glimpse_env.faces.wrappers import flat_action_space, grid_for
+from glimpse_env.faces.wrappers import ActionCodec
 from glimpse_env.registration import env_kwargs as registered_env_kwargs
 
 __all__ = ["GlimpseSB3VecEnv", "make_sb3_vec_env"]
@@ -37,11 +43,15 @@ __all__ = ["GlimpseSB3VecEnv", "make_sb3_vec_env"]
 class GlimpseSB3VecEnv(VecEnv):
     """SB3 VecEnv over a batched :class:`~glimpse_env.faces.vector.GlimpseVectorEnv`.
 
+    It keeps the episode statistics of SB3's ``Monitor`` itself (``info["episode"]``), so
+    :meth:`env_is_wrapped` answers True for ``Monitor``: wrapping it in ``VecMonitor`` is not
+    needed.
+
     Args:
         env: the batched env; it is switched to same-step autoreset.
         action: ``"flat"`` (Box, for PPO/A2C/SAC/RecurrentPPO) or ``"discrete"`` (for DQN).
         logit_scale: flat actions' logit scale (see
-        :class:`~glimpse_env.faces.wrappers.FlatAction`).
+            :class:`~glimpse_env.faces.wrappers.FlatAction`).
         stride: discrete grid stride (see :class:`~glimpse_env.faces.wrappers.DiscreteAction`).
         confidence: discrete actions' class logit.
     """
@@ -54,26 +64,24 @@ class GlimpseSB3VecEnv(VecEnv):
         stride: int | None = None,
         confidence: float = 10.0,
     ) -> None:
-        if action not in ("flat", "discrete"):
-            raise ValueError(f"action must be 'flat' or 'discrete', got {action!r}")
+        self.codec = ActionCodec(env.core, action, logit_scale, stride, confidence)
         env.metadata = {**env.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
         self.env = env
         self.action_kind = action
         self.logit_scale = logit_scale
         self.confidence = confidence
-        core = env.core
-        self.num_classes = core.num_classes
-        self.early_stop = core.config.early_stop
-        if action == "flat":
-            action_space: spaces.Space = flat_action_space(self.num_classes, self.early_stop)
-        else:
-            if self.early_stop:
-                raise ValueError("discrete actions do not support early_stop=True; use 'flat'")
-            self.grid = grid_for(env, stride)
-            action_space = spaces.Discrete(len(self.grid) * self.num_classes)
+        self.num_classes = self.codec.num_classes
+        self.early_stop = self.codec.early_stop
+        if action == "discrete":
+            self.grid = self.codec.grid
+        self.loss_fn = prediction_loss
+        """The env's prediction loss ``(logits (B, n), label (B,)) -> (B,)``, differentiable."""
         self.render_mode = env.render_mode
-        super().__init__(env.num_envs, env.single_observation_space, action_space)
+        super().__init__(env.num_envs, env.single_observation_space, self.codec.space)
         self._actions: np.ndarray | None = None
+        self._t_start = time.time()
+        self._returns = np.zeros(self.num_envs, dtype=np.float64)
+        self._lengths = np.zeros(self.num_envs, dtype=np.int64)
 
     # -------------------------------------------------------------- stepping
 
@@ -82,42 +90,41 @@ class GlimpseSB3VecEnv(VecEnv):
         obs, _ = self.env.reset(seed=seed)
         self._reset_seeds()
         self._reset_options()
+        self._returns[:] = 0.0
+        self._lengths[:] = 0
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
 
-    def _decode(self, actions: np.ndarray):
-        device = self.env.core.device
-        n = self.num_classes
-        if self.action_kind == "flat":
-            flat = torch.as_tensor(actions, dtype=torch.float32, device=device)
-            flat = flat.reshape(self.num_envs, -1)
-            location, logits = decode_flat(flat[:, : 2 + n], n, self.logit_scale)
-            stop = flat[:, -1] > 0 if self.early_stop else None
-            return location, logits, stop
-        index = torch.as_tensor(actions, device=device).reshape(self.num_envs)
-        location, logits = decode_discrete(index, self.grid, n, self.confidence)
-        return location, logits, None
-
     def step_wait(self):
         if self._actions is None:
             raise RuntimeError("step_async must be called before step_wait")
+        actions, self._actions = self._actions, None
         obs, reward, terminated, truncated, info = self.env.step_tensors(
-            *self._decode(self._actions)
+            *self.codec.decode(actions, self.num_envs)
         )
-        self._actions = None
+        self._returns += reward
+        self._lengths += 1
         dones = terminated | truncated
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        labels = info["label"]
+        if dones.any():
+            labels = np.where(dones, info["final_info"]["label"], labels)
+        infos: list[dict[str, Any]] = [{"label": label} for label in labels.tolist()]
         for i in np.flatnonzero(dones):
             final = info["final_info"]
-            infos[i] = {
-                "terminal_observation": info["final_obs"][i],
-                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
-                "label": int(final["label"][i]),
-                "correct": bool(final["correct"][i]),
-                "belief": final["belief"][i],
+            infos[i]["terminal_observation"] = info["final_obs"][i]
+            infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            infos[i]["episode"] = {
+                "r": round(float(self._returns[i]), 6),
+                "l": int(self._lengths[i]),
+                "t": round(time.time() - self._t_start, 6),
             }
+            if terminated[i]:
+                infos[i]["correct"] = bool(final["correct"][i])
+                infos[i]["belief"] = final["belief"][i]
+        self._returns[dones] = 0.0
+        self._lengths[dones] = 0
         return obs, reward.astype(np.float32), dones, infos
 
     # -------------------------------------------------------------- plumbing
@@ -139,7 +146,8 @@ class GlimpseSB3VecEnv(VecEnv):
         return [result for _ in self._targets(indices)]
 
     def env_is_wrapped(self, wrapper_class: type, indices=None) -> list[bool]:
-        return [False for _ in self._targets(indices)]
+        """True for SB3's ``Monitor`` only: this adapter gives its episode statistics itself."""
+        return [wrapper_class is Monitor for _ in self._targets(indices)]
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None for _ in range(self.num_envs)]

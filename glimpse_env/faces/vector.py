@@ -11,8 +11,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from glimpse_env.core.actions import action_space, observation_space, parse_action
-from glimpse_env.core.batched import EpisodeState, GlimpseCore
+from glimpse_env.core.batched import EpisodeState, GlimpseCore, StepResult
 from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.learning import prediction_loss
 from glimpse_env.faces.env import end_of_episode_info, observation_from_state
 from glimpse_env.pictures.render import EpisodeRenderer
 
@@ -20,12 +21,30 @@ __all__ = ["GlimpseVectorEnv"]
 
 
 def _masked(values: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
-    """Gymnasium's vector info layout: every key beside a ``_key`` boolean mask."""
+    """Gymnasium's vector info layout: every key beside a ``_key`` boolean mask ``(N,)``.
+
+    Rows outside the mask are zeros, as :class:`gymnasium.vector.SyncVectorEnv` leaves them.
+    """
     info: dict[str, np.ndarray] = {}
     for key, value in values.items():
-        info[key] = value
+        rows = mask.reshape(-1, *([1] * (value.ndim - 1)))
+        info[key] = np.where(rows, value, np.zeros((), dtype=value.dtype))
         info[f"_{key}"] = mask.copy()
     return info
+
+
+def _label_info(state: EpisodeState) -> dict[str, np.ndarray]:
+    """``label (N,)`` int64 of every env's episode, and its all-true ``_label`` mask."""
+    label = state.label.cpu().numpy()
+    return {"label": label, "_label": np.ones(len(label), dtype=bool)}
+
+
+def _ended_info(
+    state: EpisodeState, result: StepResult, terminated: np.ndarray
+) -> dict[str, np.ndarray]:
+    """``correct`` and ``belief`` of the episodes that terminated, masked as gymnasium's."""
+    ended = end_of_episode_info(state, result)
+    return _masked({"correct": ended["correct"], "belief": ended["belief"]}, terminated)
 
 
 class GlimpseVectorEnv(VectorEnv):
@@ -38,11 +57,20 @@ class GlimpseVectorEnv(VectorEnv):
     Autoreset: ``autoreset_mode="next_step"`` (gymnasium's default) resets a finished env on the
     step after the one that ended it (that step's reward is 0 and its action ignored);
     ``"same_step"`` resets at once and puts the last observation and info in
-    ``info["final_obs"]`` / ``info["final_info"]``. End-of-episode infos (``label``,
-    ``correct``, ``belief``) come as arrays with ``_key`` masks.
+    ``info["final_obs"]`` / ``info["final_info"]``.
+
+    Infos, as :class:`gymnasium.vector.SyncVectorEnv` batches the single env's: ``label``
+    ``(N,)`` int64 at reset and every step (the class of the episode each env's observation
+    belongs to; a training signal for learners, never part of the observation) with an all-true
+    ``_label``; where an episode terminated, ``correct`` ``(N,)`` bool and ``belief`` ``(N, n)``
+    float32 with ``_correct`` / ``_belief`` masks (zeros elsewhere). Rewards are float64,
+    terminations and truncations bool. ``loss_fn`` is the prediction loss
+    (:func:`glimpse_env.core.learning.prediction_loss`).
 
     Seeding: ``reset(seed=s)`` seeds one generator for the whole batch, so env 0 of a
     ``num_envs=1`` vector env plays exactly the episodes of ``GlimpseEnv`` reset with ``seed=s``.
+    One seed per env cannot be honoured by one generator: a list of seeds is refused (unless it
+    is all None, or has the one entry of a one-env batch).
 
     Rendering: with ``render_mode="rgb_array"`` :meth:`render` returns one ``(H, W, 3)`` uint8
     frame, a grid of the frames of the first ``render_envs`` envs (row-major, as many columns
@@ -98,6 +126,8 @@ class GlimpseVectorEnv(VectorEnv):
         self.single_action_space = action_space(self.core.num_classes, self.config.early_stop)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
+        self.loss_fn = prediction_loss
+        """The prediction loss ``(logits (B, n), label (B,)) -> (B,)``, differentiable."""
         self._generator = torch.Generator(device=self.core.device)
         self._seeded = False
         self.state: EpisodeState | None = None
@@ -116,11 +146,17 @@ class GlimpseVectorEnv(VectorEnv):
         return self.core.classes
 
     def reset(
-        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+        self,
+        *,
+        seed: int | list[int | None] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Reset every env. A list of seeds is accepted; its first seeds the batch."""
-        if isinstance(seed, (list, tuple)):
-            seed = seed[0] if seed else None
+        """Reset every env; ``seed`` (one int) seeds the batch's one generator.
+
+        Raises:
+            ValueError: a list of seeds that would need one generator per env.
+        """
+        seed = self._batch_seed(seed)
         super().reset(seed=seed)
         if seed is not None:
             self._generator.manual_seed(int(seed))
@@ -132,7 +168,27 @@ class GlimpseVectorEnv(VectorEnv):
         if self.renderer is not None:
             self.renderer.on_reset(self.state)
             self._render_human()
-        return observation_from_state(self.state), {}
+        return observation_from_state(self.state), _label_info(self.state)
+
+    def _batch_seed(self, seed: Any) -> int | None:
+        """The one int (or None) that seeds the batch; refuses per-env seeds it cannot honour."""
+        if not isinstance(seed, (list, tuple)):
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                raise ValueError(f"seed must be an int, None or a list, got {seed!r}")
+            return seed
+        if len(seed) != self.num_envs:
+            raise ValueError(
+                f"a list of seeds needs num_envs={self.num_envs} entries, got {len(seed)}"
+            )
+        if all(s is None for s in seed):
+            return None
+        if self.num_envs == 1:
+            return self._batch_seed(seed[0])
+        raise ValueError(
+            f"GlimpseVectorEnv draws all {self.num_envs} envs from one generator and cannot "
+            f"honour one seed per env ({list(seed)}): pass one int, reset(seed={seed[0]}), or "
+            "use vectorization_mode='sync'"
+        )
 
     def step(
         self, actions: dict[str, Any]
@@ -155,7 +211,6 @@ class GlimpseVectorEnv(VectorEnv):
         if self.max_episode_steps is not None:
             truncated = (state.steps >= self.max_episode_steps) & ~terminated
         done = terminated | truncated
-        info: dict[str, Any] = {}
         if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP:
             restart = self._autoreset
             if self.renderer is not None:
@@ -166,32 +221,37 @@ class GlimpseVectorEnv(VectorEnv):
             reward = torch.where(restart, torch.zeros_like(reward), reward)
             done = done & ~restart
             terminated, truncated = terminated & ~restart, truncated & ~restart
-            if done.any():
-                info = _masked(end_of_episode_info(state, result), done.cpu().numpy())
+            info = _label_info(state)  # restarted rows: the new episode's, as reset's info
+            if terminated.any():
+                info.update(_ended_info(state, result, terminated.cpu().numpy()))
             self.state, self._autoreset = state, done
             obs = observation_from_state(state)
         else:  # SAME_STEP: report the finished episodes, then restart them now
+            ended = state
+            self.state = self.core.reset_where(state, done, self._generator)
+            info = _label_info(self.state)  # restarted rows: the new episode's, as reset's info
             if done.any():
                 mask = done.cpu().numpy()
-                final_obs = observation_from_state(state)
+                final_obs = observation_from_state(ended)
                 objects = np.full(self.num_envs, None, dtype=object)
                 for i in np.flatnonzero(mask):
                     objects[i] = {key: value[i] for key, value in final_obs.items()}
-                info = {
-                    "final_obs": objects,
-                    "_final_obs": mask.copy(),
-                    "final_info": _masked(end_of_episode_info(state, result), mask),
-                    "_final_info": mask.copy(),
-                }
-            self.state = self.core.reset_where(state, done, self._generator)
+                final_info = _masked({"label": ended.label.cpu().numpy()}, mask)
+                final_info.update(_ended_info(ended, result, terminated.cpu().numpy()))
+                info.update(
+                    final_obs=objects,
+                    _final_obs=mask.copy(),
+                    final_info=final_info,
+                    _final_info=mask.copy(),
+                )
             if self.renderer is not None:
-                self.renderer.on_step(state, result)
+                self.renderer.on_step(ended, result)
                 self.renderer.on_reset(self.state, done)
             obs = observation_from_state(self.state)
         self._render_human()
         return (
             obs,
-            reward.cpu().numpy(),
+            reward.to(torch.float64).cpu().numpy(),
             terminated.cpu().numpy(),
             truncated.cpu().numpy(),
             info,
