@@ -39,8 +39,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "glimpse-env"))
 
 GLOBAL_REGISTRIES: tuple[tuple[str, str], ...] = (
     ("glimpse_env.core.rewards", "_REGISTRY"),
-    ("glimpse_env.commands.policies", "_LOADERS"),
-    ("glimpse_env.commands.policies", "_entry_points_loaded"),
+    ("glimpse_env.commands.plugins", "_REGISTRY"),  # copy on write: restored by putting it back
     ("agents.benchmark.registry", "AGENTS"),
     ("gymnasium.envs.registration", "registry"),
 )

@@ -46,14 +46,38 @@ def test_bad_flags_exit_with_usage(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_help_lists_commands(capsys):
+def test_help_lists_commands_agents_and_policies(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "usage: glimpse-env" in out and "gif" in out
+    assert "usage: glimpse-env" in out
+    for command in ("gif", "play", "train", "eval", "explain", "bench"):
+        assert f"\n  {command} " in out
+    assert "ram | recurrent_ppo" in out  # train's agents, from the project's entry points
+    assert "gif --policy: random | center | scan, or a file read by: " in out
+    assert main(["train", "--help"]) == 0
+    assert "usage: glimpse-env train AGENT" in capsys.readouterr().out
 
 
 def test_unknown_command_and_agent(capsys):
     assert main(["fly"]) == 2
-    assert "unknown command 'fly'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == "glimpse-env: unknown command 'fly'; commands: gif, play, train, eval, bench, " \
+        "explain\n"  # fmt: skip
     assert main(["train", "robot"]) == 2
-    assert "name an agent" in capsys.readouterr().err
+    assert "unknown agent 'robot'; agents with a train command: a2c, cnn" in capsys.readouterr().err
+
+
+def test_commands_reach_their_mains(plugin_registry, monkeypatch):
+    """train/eval AGENT and the plugin commands call the registered main with the rest of argv."""
+    calls = []
+    for name in ("agents.ram.train", "agents.ram.evaluate", "agents.benchmark.cli"):
+        module = pytest.importorskip(name)
+        monkeypatch.setattr(module, "main", lambda argv, n=name: calls.append((n, argv)) or 3)
+    assert main(["train", "ram", "--epochs", "1"]) == 3
+    assert main(["eval", "ram"]) == 3
+    assert main(["bench", "-x"]) == 3
+    assert calls == [
+        ("agents.ram.train", ["--epochs", "1"]),
+        ("agents.ram.evaluate", []),
+        ("agents.benchmark.cli", ["-x"]),
+    ]

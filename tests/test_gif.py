@@ -131,12 +131,25 @@ def test_gif_command_is_reproducible_with_a_seed(tmp_path, shared_data):
         (["--policy", "nonsense"], "accepted: 'random', 'center', 'scan'"),
         (["--env-kwargs", "{not json"], "JSON object"),
         (["--episodes", "0"], "at least 1"),
+        (["--fps", "0"], "--fps must be positive"),
+        (["--end-pause", "-1"], "--end-pause must be >= 0"),
+        (["--loop", "-1"], "--loop must be >= 0"),
+        (["--out", "."], "--out must name a file"),
+        (["--out", "notes.txt/x.gif"], "a parent of it is a file"),
+        (["--env", "NoSuchEnv-v0"], "NoSuchEnv"),
     ],
 )
-def test_gif_command_errors(tmp_path, shared_data, capsys, extra, message):
-    argv = ["gif", "GlimpseEnv-v0", "--out", str(tmp_path / "x.gif")]
+def test_gif_command_errors_are_one_line_before_anything_is_written(
+    tmp_path, shared_data, capsys, monkeypatch, extra, message
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("a file")
+    argv = ["gif", "--out", "sub/x.gif"]
+    if "--env" not in extra:
+        argv += ["--env", "GlimpseEnv-v0"]
     if "--env-kwargs" not in extra:
         argv += ["--env-kwargs", '{"split": "test"}']
     assert cli.main(argv + extra) == 2
-    assert message in capsys.readouterr().err
-    assert not (tmp_path / "x.gif").exists()
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -1,19 +1,28 @@
-"""Reference policies and the policy lookup (built-in names, loaders, the RAM checkpoint hook)."""
+"""Policies by name and by file, their loaders, and the env a policy file acts in (``gif``)."""
 
 from __future__ import annotations
 
 import sys
-import types
 
 import gymnasium as gym
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
 
 import glimpse_env  # noqa: F401
 from agents.heuristics import CenterPolicy, FixedScanPolicy, RandomPolicy
-from glimpse_env.commands import policies
-from glimpse_env.commands.policies import is_torch_checkpoint, load_policy, register_policy_loader
+from glimpse_env.commands.cli import main
+from glimpse_env.commands.policies import (
+    DEFAULT_ENV,
+    EnvChoice,
+    find_loader,
+    is_torch_checkpoint,
+    load_policy,
+    policy_env,
+    policy_trained_on,
+    register_policy_loader,
+)
 from glimpse_env.data import ImageDataset
 
 CLASSES = tuple("0123456789")
@@ -76,15 +85,14 @@ def test_unknown_spec_and_missing_file_list_the_accepted_forms(tmp_path):
     for spec in ("nonsense", str(tmp_path / "missing.pt")):
         with pytest.raises(ValueError, match="accepted: 'random', 'center', 'scan'") as err:
             load_policy(spec, env())
-        assert "register_policy_loader" in str(err.value)
+        assert "register_agent" in str(err.value) and "loaders: " in str(err.value)
     other = tmp_path / "notes.txt"
     other.write_text("not a policy")
     with pytest.raises(ValueError, match="no policy loader reads"):
         load_policy(str(other), env())
 
 
-def test_register_policy_loader_plugs_in_a_format(tmp_path, monkeypatch):
-    monkeypatch.setattr(policies, "_LOADERS", list(policies._LOADERS))
+def test_register_policy_loader_plugs_in_a_format_asked_first(plugin_registry, tmp_path):
     model = tmp_path / "model.zip"
     model.write_bytes(b"PK-not-really")
     made = []
@@ -97,29 +105,113 @@ def test_register_policy_loader_plugs_in_a_format(tmp_path, monkeypatch):
     e = env()
     assert isinstance(load_policy(str(model), e), CenterPolicy)
     assert made == [(model, e)]
-    assert [loader.name for loader in policies.policy_loaders()][:2] == ["mine", "ram"]
+    assert plugin_registry.policy_loaders()[0][0] == "mine"
+    assert find_loader(model)[0] == "mine"
+    register_policy_loader("later", lambda p: True, load)  # the latest is asked first
+    assert find_loader(model)[0] == "later"
+    register_policy_loader("ram", is_torch_checkpoint, load)  # a new loader, same agent
+    ram = plugin_registry.get_agent("ram")
+    assert ram.loader.load is load and ram.train == "agents.ram.train:main"
 
 
-def test_a_torch_checkpoint_loads_through_ram_agent(tmp_path, monkeypatch):
-    path = tmp_path / "best.pt"
-    torch.save({"weights": torch.zeros(2)}, path)
-    assert is_torch_checkpoint(path)
+def ram_checkpoint(path, glimpse_shape=(1, 8, 8), **env_kwargs):
+    """A small untrained RAM saved as ``glimpse-env train ram`` saves it."""
+    from agents.ram.checkpoint import save_checkpoint
+    from agents.ram.model import RAMConfig, RecurrentAttentionModel
+
+    config = RAMConfig(glimpse_shape=glimpse_shape, glimpse_hidden=8, location_hidden=8,
+                       glimpse_features=16, hidden_size=16)  # fmt: skip
+    payload = {
+        "model_config": config.to_dict(),
+        "model": RecurrentAttentionModel(config).state_dict(),
+        "env_id": "GlimpseEnv-v0",
+        "env_kwargs": env_kwargs,
+        "test_split": "test[8000:8016]",
+        "epoch": 1,
+    }
+    save_checkpoint(path, payload)
+    return path
+
+
+def test_torch_checkpoints_go_to_their_agent_and_refuse_other_glimpses(tmp_path, monkeypatch):
+    from agents.ram import RAMAgent
+
+    path = ram_checkpoint(tmp_path / "best.pt")
+    assert is_torch_checkpoint(path) and find_loader(path)[0] == "ram"
+    assert isinstance(load_policy(str(path), env()), RAMAgent)
+    with pytest.raises(ValueError, match=r"glimpses \(1, 8, 8\), 10 classes\); this env gives "
+                       r"glimpses \(1, 12, 12\)"):  # fmt: skip
+        load_policy(str(path), env(patch_size=12))
     legacy = tmp_path / "legacy.pt"
     torch.save({"w": 1}, legacy, _use_new_zipfile_serialization=False)
     assert is_torch_checkpoint(legacy)
-
-    calls = []
-
-    class FakeRAMAgent:
-        @classmethod
-        def from_checkpoint(cls, p, device="cpu"):
-            calls.append((p, device))
-            return CenterPolicy(10)
-
-    monkeypatch.setitem(sys.modules, "agents.ram", types.SimpleNamespace(RAMAgent=FakeRAMAgent))
-    assert isinstance(load_policy(str(path), env()), CenterPolicy)
-    assert calls == [(str(path), "cpu")]
-
+    with pytest.raises(ValueError, match="is not a glimpse-env RAM checkpoint"):
+        load_policy(str(legacy), env())  # a foreign torch file: RAM's loader says what it is
     monkeypatch.setitem(sys.modules, "agents.ram", None)  # not importable
-    with pytest.raises(ValueError, match=r"RAMAgent\.from_checkpoint"):
+    with pytest.raises(ImportError, match=r"agents\.ram"):
         load_policy(str(path), env())
+
+
+def test_policy_env_is_the_files_training_env_under_the_users_choices(tmp_path):
+    path = str(ram_checkpoint(tmp_path / "best.pt", num_glimpses=3, split="test[:8000]",
+                              device="cuda", data_root="/elsewhere"))  # fmt: skip
+    trained = policy_trained_on(path)
+    assert (trained.env_id, trained.test_split) == ("GlimpseEnv-v0", "test[8000:8016]")
+    choice = policy_env(path, None, {})
+    # The file's id and kwargs, its test split, and nothing of the machine it was trained on.
+    assert choice == EnvChoice("GlimpseEnv-v0", {"num_glimpses": 3, "split": "test[8000:8016]"})
+    assert policy_env(path, "GlimpseEnv-v0", {"split": "test"}).kwargs["split"] == "test"
+    changed = policy_env(path, None, {"num_glimpses": 5})
+    assert changed.kwargs["num_glimpses"] == 5
+    assert changed.note == f"note: {path} was trained on GlimpseEnv-v0; this env has " \
+        "num_glimpses=5 (trained 3)"  # fmt: skip
+    other = policy_env(path, "GlimpseEnv-translated60-v0", {"split": "test"})
+    assert other.kwargs == {"split": "test"}  # another id: its own kwargs, not the file's
+    assert policy_env(path, "GlimpseEnv-fashion-v0", {}).kwargs == {"split": "test[8000:8016]"}
+    assert "canvas_size=60 (trained None)" in other.note
+    assert policy_env("center", None, {"split": "test"}) == EnvChoice(
+        DEFAULT_ENV, {"split": "test"}
+    )
+
+
+def gif_command(tmp_path, checkpoint, *extra: str) -> list[str]:
+    out = tmp_path / "sub" / "x.gif"
+    return ["gif", "--policy", str(checkpoint), "--episodes", "1", "--out", str(out), *extra]
+
+
+def test_gif_plays_a_checkpoint_on_the_env_it_was_trained_on(tmp_path, shared_data, capsys):
+    # Trained on 12x12 glimpses, 3 of them, on another machine: GlimpseEnv-v0 gives 8x8 and 6.
+    checkpoint = ram_checkpoint(tmp_path / "best.pt", glimpse_shape=(1, 12, 12), patch_size=12,
+                                num_glimpses=3, device="cuda", data_root="/elsewhere")  # fmt: skip
+    assert main(gif_command(tmp_path, checkpoint)) == 0
+    assert iio.imread(tmp_path / "sub" / "x.gif", index=None).shape[0] == 3 + 1
+    captured = capsys.readouterr()
+    assert "1 episodes of GlimpseEnv-v0" in captured.out and captured.err == ""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--env", "GlimpseEnv-v0", "--env-kwargs", '{"patch_size": 8}'],  # over the file's
+        ["--env", "GlimpseEnv-translated60-v0"],  # another id: its own kwargs
+    ],
+)
+def test_gif_refuses_a_checkpoint_on_other_glimpses_in_one_line(
+    tmp_path, shared_data, capsys, extra
+):
+    checkpoint = ram_checkpoint(tmp_path / "best.pt", glimpse_shape=(1, 12, 12), patch_size=12)
+    assert main(gif_command(tmp_path, checkpoint, *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"glimpse-env gif: error: {checkpoint} was trained on GlimpseEnv-v0 (glimpses " \
+        "(1, 12, 12), 10 classes); this env gives glimpses" in err  # fmt: skip
+    assert not (tmp_path / "sub").exists()  # nothing made before the arguments were valid
+
+
+def test_gif_notes_what_differs_from_the_training_env(tmp_path, shared_data, capsys):
+    checkpoint = ram_checkpoint(tmp_path / "best.pt", num_glimpses=3)
+    assert main(gif_command(tmp_path, checkpoint, "--env-kwargs", '{"num_glimpses": 2}')) == 0
+    assert iio.imread(tmp_path / "sub" / "x.gif", index=None).shape[0] == 2 + 1
+    err = capsys.readouterr().err
+    assert err == f"note: {checkpoint} was trained on GlimpseEnv-v0; this env has " \
+        "num_glimpses=2 (trained 3)\n"  # fmt: skip

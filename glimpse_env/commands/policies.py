@@ -1,59 +1,66 @@
-"""Policies by name or file: what ``glimpse-env gif --policy SPEC`` (and anything else) runs.
+"""Policies by name or file, and the env they act in: what ``glimpse-env gif --policy SPEC`` runs.
 
 A :class:`Policy` has Stable-Baselines3's ``predict(observation, state=None, episode_start=None,
 deterministic=True) -> (action, state)`` and returns the env's native Dict action
-(``{"location": (2,) float32, "logits": (n,) float32}``). :func:`load_policy` turns a spec into
-one:
+(``{"location": (2,) float32, "logits": (n,) float32}``). Policies come from the agents of
+:mod:`glimpse_env.commands.plugins`, never from a hard-coded import:
 
-- ``"random"``, ``"center"``, ``"scan"``: the reference policies of :mod:`agents.heuristics`;
-- any other spec is the path of a file, handed to the first registered loader whose
-  ``can_load(path)`` is true. Built in: ``ram``, which loads a torch checkpoint through
-  ``agents.ram.RAMAgent.from_checkpoint(path, device="cpu")``, and ``sb3``, which loads a
-  Stable-Baselines3 ``.zip`` saved by ``glimpse-env train ppo|a2c|dqn|recurrent_ppo`` through
-  ``agents.sb3.policy.load_policy``. Other formats plug in with
-  :func:`register_policy_loader`, or from another package through the
-  ``glimpse_env.policy_loaders`` entry-point group (the entry point names an object with
-  ``can_load`` and ``load`` attributes).
+- a spec that an agent lists in its ``policies`` is that policy (the project's ``heuristics``
+  agent names ``random``, ``center`` and ``scan``);
+- any other spec is the path of a file, read by the first agent loader whose ``can_load(path)``
+  is true (the project's: ``ram`` and ``eig`` torch checkpoints, ``sb3`` zips).
 
->>> import gymnasium as gym, glimpse_env, torch
->>> from glimpse_env.data import ImageDataset
->>> data = ImageDataset(torch.zeros(2, 1, 28, 28, dtype=torch.uint8), torch.arange(2),
-...                     classes=("a", "b"))
->>> env = gym.make("GlimpseEnv-v0", dataset=data)
->>> policy = load_policy("center", env)
->>> obs, _ = env.reset(seed=0)
->>> action, state = policy.predict(obs)
->>> action["location"].tolist(), action["logits"].tolist()
-([0.0, 0.0], [0.0, 0.0])
+:func:`policy_env` picks the env a policy acts in: the id and kwargs its file was trained on
+(the loader's ``trained_on``), under the command line's id and ``--env-kwargs``.
+
+>>> choice = policy_env(None, None, {"split": "test"})
+>>> choice.env_id, choice.kwargs, choice.note
+('GlimpseEnv-v0', {'split': 'test'}, None)
 """
 
 from __future__ import annotations
 
 import pickle
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib.metadata import entry_points
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from gymnasium import spaces
 
+from glimpse_env.commands.plugins import (
+    Agent,
+    PolicyLoader,
+    Target,
+    TrainedOn,
+    agents,
+    named_policies,
+    policy_loaders,
+    register_agent,
+    resolve,
+)
+from glimpse_env.registration import env_kwargs as registered_env_kwargs
+
 __all__ = [
-    "BUILTIN_POLICIES",
-    "ENTRY_POINT_GROUP",
+    "DEFAULT_ENV",
+    "MACHINE_LOCAL_KWARGS",
+    "EnvChoice",
     "Policy",
-    "PolicyLoader",
+    "find_loader",
     "is_torch_checkpoint",
     "load_policy",
-    "policy_loaders",
+    "native_action_space",
+    "policy_env",
+    "policy_trained_on",
     "register_policy_loader",
 ]
 
-ENTRY_POINT_GROUP = "glimpse_env.policy_loaders"
-BUILTIN_POLICIES = ("random", "center", "scan")
-"""Specs that name a reference policy of :mod:`agents.heuristics` rather than a file."""
+DEFAULT_ENV = "GlimpseEnv-v0"
+"""The env of a command given neither an id nor a policy file that records one."""
+MACHINE_LOCAL_KWARGS = ("device", "data_root")
+"""Env kwargs of the machine a policy was trained on, not of its task: never taken from files."""
 
 
 @runtime_checkable
@@ -69,25 +76,10 @@ class Policy(Protocol):
     ) -> tuple[dict[str, np.ndarray], Any]: ...
 
 
-@dataclass(frozen=True)
-class PolicyLoader:
-    """A way to load policies from files.
-
-    Attributes:
-        name: shown in error messages; registering a name again replaces the loader.
-        can_load: ``path -> bool``, whether this loader reads that file (cheap: a peek).
-        load: ``(path, env) -> Policy``.
-    """
-
-    name: str
-    can_load: Callable[[Path], bool]
-    load: Callable[[Path, Any], Policy]
-
-
 _TORCH_LEGACY_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[:-1]
 
 
-def is_torch_checkpoint(path: Path) -> bool:
+def is_torch_checkpoint(path: str | Path) -> bool:
     """Whether ``path`` is a file written by ``torch.save`` (zip or legacy format)."""
     path = Path(path)
     if not path.is_file():
@@ -99,144 +91,183 @@ def is_torch_checkpoint(path: Path) -> bool:
         return file.read(len(_TORCH_LEGACY_MAGIC)) == _TORCH_LEGACY_MAGIC
 
 
-def _load_ram(path: Path, env: Any) -> Policy:
-    try:
-        from agents.ram import RAMAgent
-    except ImportError as err:
-        raise ValueError(
-            f"{path} is a torch checkpoint, which loads as a RAM agent through "
-            "agents.ram.RAMAgent.from_checkpoint(path, device='cpu') with "
-            "predict(obs, state, episode_start, deterministic); agents.ram cannot be imported "
-            f"({err})"
-        ) from err
-    return RAMAgent.from_checkpoint(str(path), device="cpu")
+def native_action_space(env: Any) -> spaces.Dict:
+    """The env's native Dict action space (``location``, ``logits``[, ``stop``]).
 
-
-def _is_sb3_model(path: Path) -> bool:
-    try:
-        from agents.sb3.metadata import can_load  # a zip peek; does not import SB3
-    except ImportError:
-        return False
-    return can_load(path)
-
-
-def _load_sb3(path: Path, env: Any) -> Policy:
-    from agents.sb3.policy import load_policy as load_sb3_policy
-
-    return load_sb3_policy(path, env)
-
-
-_LOADERS: list[PolicyLoader] = [
-    PolicyLoader("ram", is_torch_checkpoint, _load_ram),
-    PolicyLoader("sb3", _is_sb3_model, _load_sb3),
-]
-_entry_points_loaded = False
-
-
-def register_policy_loader(
-    name: str, can_load: Callable[[Path], bool], load: Callable[[Path, Any], Policy]
-) -> None:
-    """Add a loader of policy files; it is asked before the loaders registered earlier.
-
-    Args:
-        name: the loader's name; registering a name again replaces that loader.
-        can_load: ``path -> bool``.
-        load: ``(path, env) -> Policy``.
+    Raises:
+        ValueError: the env's action space is not the native one (a wrapper changed it).
     """
-    _LOADERS[:] = [loader for loader in _LOADERS if loader.name != name]
-    _LOADERS.insert(0, PolicyLoader(name, can_load, load))
-
-
-def policy_loaders() -> list[PolicyLoader]:
-    """The registered loaders, in the order they are asked (entry points loaded first)."""
-    global _entry_points_loaded
-    if not _entry_points_loaded:
-        _entry_points_loaded = True
-        for point in entry_points(group=ENTRY_POINT_GROUP):
-            plugin = point.load()
-            register_policy_loader(point.name, plugin.can_load, plugin.load)
-    return list(_LOADERS)
-
-
-def _native_action_space(env: Any) -> spaces.Dict:
     space = getattr(env, "single_action_space", None) or env.action_space
     if not isinstance(space, spaces.Dict) or "logits" not in space.spaces:
         raise ValueError(
-            "load_policy needs an env with the native Dict action space (location, logits), "
+            "policies need an env with the native Dict action space (location, logits), "
             f"got {space}; pass the env before any action wrapper"
         )
     return space
 
 
+def register_policy_loader(
+    name: str, can_load: Target, load: Target, trained_on: Target | None = None
+) -> None:
+    """Give agent ``name`` this loader (a new agent if there is none); it is asked first.
+
+    A shortcut for :func:`glimpse_env.commands.plugins.register_agent` with a
+    :class:`~glimpse_env.commands.plugins.PolicyLoader`.
+
+    Args:
+        name: the agent's name; an existing agent keeps its other parts.
+        can_load: ``(path: Path) -> bool``.
+        load: ``(path: Path, env) -> Policy``.
+        trained_on: ``(path: Path) -> TrainedOn | None`` (optional).
+    """
+    loader = PolicyLoader(can_load, load, trained_on)
+    existing = agents().get(name)
+    if existing is None:
+        register_agent(Agent(name, f"policy files read by {name}", loader=loader))
+    else:
+        register_agent(replace(existing, loader=loader), overwrite=True)
+
+
+def find_loader(path: str | Path) -> tuple[str, PolicyLoader] | None:
+    """``(agent name, loader)`` of the first loader that reads ``path``, or None."""
+    path = Path(path)
+    for name, loader in policy_loaders():
+        if resolve(loader.can_load)(path):
+            return name, loader
+    return None
+
+
 def _accepted_forms() -> str:
-    names = ", ".join(loader.name for loader in policy_loaders())
+    names = ", ".join(repr(name) for name in named_policies()) or "(no policy names)"
+    loaders = ", ".join(name for name, _ in policy_loaders()) or "none"
     return (
-        f"accepted: {', '.join(repr(b) for b in BUILTIN_POLICIES)}, or the path of a policy "
-        f"file that a registered loader reads (loaders: {names}; 'ram' reads a torch checkpoint "
-        "of agents.ram.RAMAgent, 'sb3' a .zip of glimpse-env train ppo|a2c|dqn|recurrent_ppo; "
-        "add formats with glimpse_env.commands.policies.register_policy_loader)"
+        f"accepted: {names}, or the path of a policy file that an agent's loader reads "
+        f"(loaders: {loaders}); agents add names and formats through the glimpse_env.agents "
+        "entry points or glimpse_env.commands.plugins.register_agent"
     )
+
+
+def _policy_file(spec: str) -> tuple[Path, str, PolicyLoader]:
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ValueError(
+            f"unknown policy {spec!r}: not a policy name nor a file; " + _accepted_forms()
+        )
+    found = find_loader(path)
+    if found is None:
+        raise ValueError(f"no policy loader reads {path}; " + _accepted_forms())
+    return path, *found
 
 
 def load_policy(spec: str, env: Any, seed: int | None = None) -> Policy:
     """The policy a spec names, to act in ``env``.
 
     Args:
-        spec: ``"random"``, ``"center"``, ``"scan"``, or the path of a policy file.
+        spec: a policy name (``"random"``, ``"center"``, ``"scan"``, ...) or the path of a file.
         env: the environment (single or vector, native action space) the policy will act in.
-        seed: seed of the random policy.
+        seed: seed of a random policy.
 
     Raises:
         ValueError: an unknown spec, a missing file, or a file no loader reads, with the
-            accepted forms; or a loader's own error (e.g. ``agents.ram`` not importable).
+            accepted forms; or the loader's own error (e.g. a policy trained on other glimpses).
+        ImportError: the agent's code cannot be imported (e.g. SB3 is not installed).
     """
-    if spec in BUILTIN_POLICIES:
-        from agents.heuristics import CenterPolicy, FixedScanPolicy, RandomPolicy
-
-        space = _native_action_space(env)
-        n, early_stop = space["logits"].shape[0], "stop" in space.spaces
-        if spec == "random":
-            return RandomPolicy(n, early_stop, seed=seed)
-        if spec == "center":
-            return CenterPolicy(n, early_stop)
-        return FixedScanPolicy(num_classes=n, early_stop=early_stop)
-    path = Path(spec).expanduser()
-    if not path.is_file():
-        raise ValueError(
-            f"unknown policy {spec!r}: not a built-in name nor a file; " + _accepted_forms()
-        )
-    for loader in policy_loaders():
-        if loader.can_load(path):
-            policy = loader.load(path, env)
-            if not callable(getattr(policy, "predict", None)):
-                raise ValueError(
-                    f"loader {loader.name!r} returned {policy!r}, which has no predict"
-                )
-            return policy
-    raise ValueError(f"no policy loader reads {path}; " + _accepted_forms())
+    named = named_policies()
+    if spec in named:
+        native_action_space(env)
+        policy = resolve(named[spec][1])(env, seed)
+        source = f"agent {named[spec][0]!r}"
+    else:
+        path, name, loader = _policy_file(spec)
+        policy = resolve(loader.load)(path, env)
+        source = f"loader {name!r}"
+    if not callable(getattr(policy, "predict", None)):
+        raise ValueError(f"{source} returned {policy!r}, which has no predict")
+    return policy
 
 
-# EIG checkpoints (agents/eig) are torch files too: the 'ram' loader leaves them to 'eig'.
-def _is_eig_checkpoint(path: Path) -> bool:
+def policy_trained_on(spec: str | None) -> TrainedOn | None:
+    """The env a policy file was trained on, if ``spec`` is a file whose loader reports one.
+
+    Raises:
+        ValueError: a file no loader reads, or one its loader cannot read.
+    """
+    if spec is None or spec in named_policies():
+        return None
+    path, _, loader = _policy_file(spec)
+    if loader.trained_on is None:
+        return None
+    trained = resolve(loader.trained_on)(path)
+    if trained is not None and not isinstance(trained, TrainedOn):
+        raise ValueError(f"the trained_on of {path}'s loader returned {trained!r}, not a TrainedOn")
+    return trained
+
+
+@dataclass(frozen=True)
+class EnvChoice:
+    """The env a command makes for a policy.
+
+    Attributes:
+        env_id: the id to ``gym.make``.
+        kwargs: its kwargs (on top of the id's own).
+        note: one line for the user when the env differs from the policy's training env.
+    """
+
+    env_id: str
+    kwargs: dict[str, Any]
+    note: str | None = None
+
+
+def _differences(
+    spec: str, trained: TrainedOn, env_id: str, kwargs: Mapping[str, Any]
+) -> str | None:
+    """A note naming what differs between the training env and this one, or None."""
     try:
-        from agents.eig.checkpoint import is_eig_checkpoint  # a peek at the pickle's format tag
-    except ImportError:
-        return False
-    return is_eig_checkpoint(path)
+        before = registered_env_kwargs(trained.env_id, **trained.env_kwargs)
+        after = registered_env_kwargs(env_id, **kwargs)
+    except ValueError:  # an id of another form or not registered: gym.make says what is wrong
+        return None if env_id == trained.env_id else f"note: {spec} was trained on {trained.env_id}"
+    ignored = {*MACHINE_LOCAL_KWARGS, "split"}
+    changed = [
+        f"{key}={after.get(key)!r} (trained {before.get(key)!r})"
+        for key in sorted(set(before) | set(after), key=str)
+        if key not in ignored and before.get(key) != after.get(key)
+    ]
+    if not changed:
+        return None
+    return f"note: {spec} was trained on {trained.env_id}; this env has " + ", ".join(changed)
 
 
-def _load_eig(path: Path, env: Any) -> Policy:
-    from agents.eig.agent import load_policy as load_eig_policy
+def policy_env(
+    policy: str | None,
+    env_id: str | None,
+    env_kwargs: Mapping[str, Any],
+    defaults: Mapping[str, Any] | None = None,
+) -> EnvChoice:
+    """The env a policy acts in: its training env's id and kwargs, under what the user gave.
 
-    return load_eig_policy(path, env)
+    Args:
+        policy: the ``--policy`` spec (a name, a file, or None).
+        env_id: the id the user named, or None for the policy's training id (else
+            :data:`DEFAULT_ENV`).
+        env_kwargs: the user's kwargs (``--env-kwargs``); they override the file's.
+        defaults: kwargs under both (e.g. ``play``'s ``early_stop=True``).
 
+    The file's kwargs apply when its training id is used, without :data:`MACHINE_LOCAL_KWARGS`;
+    the split is the one it was tested on, if the file records one (with any id).
 
-def _is_ram_checkpoint(path: Path) -> bool:
-    return is_torch_checkpoint(path) and not _is_eig_checkpoint(path)
-
-
-_LOADERS[:] = [
-    PolicyLoader(loader.name, _is_ram_checkpoint, loader.load) if loader.name == "ram" else loader
-    for loader in _LOADERS
-]
-_LOADERS.append(PolicyLoader("eig", _is_eig_checkpoint, _load_eig))
+    Raises:
+        ValueError: a policy file no loader can read (or its loader's error).
+    """
+    trained = policy_trained_on(policy)
+    base: dict[str, Any] = dict(defaults or {})
+    if trained is None:
+        return EnvChoice(env_id or DEFAULT_ENV, {**base, **env_kwargs})
+    chosen = env_id or trained.env_id
+    if chosen == trained.env_id:
+        base.update({k: v for k, v in trained.env_kwargs.items() if k not in MACHINE_LOCAL_KWARGS})
+    if trained.test_split is not None:
+        base["split"] = trained.test_split
+    kwargs = {**base, **env_kwargs}
+    assert policy is not None
+    return EnvChoice(chosen, kwargs, _differences(policy, trained, chosen, kwargs))

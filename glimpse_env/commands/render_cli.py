@@ -4,9 +4,12 @@
 
     glimpse-env gif GlimpseEnv-v0 --policy random --episodes 3 --out episodes.gif \\
         --env-kwargs '{"split": "test"}'
+    glimpse-env gif --policy runs/ram/best.pt --out ram.gif   # the env the RAM was trained on
     glimpse-env play GlimpseEnv-cluttered60-v0 --env-kwargs '{"split": "test"}'
 
-The environment id may come first, as a positional argument, or as ``--env ID``.
+The environment id may come first, as a positional argument, or as ``--env ID``. With a policy
+file, ``gif`` makes the env the file was trained on (:func:`~glimpse_env.commands.policies.
+policy_env`); an id or ``--env-kwargs`` given on the command line override it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -21,7 +25,7 @@ import numpy as np
 
 import glimpse_env  # noqa: F401  (registers the ids)
 from glimpse_env.commands.cli_args import parse_args, parse_json_object
-from glimpse_env.commands.policies import Policy, load_policy
+from glimpse_env.commands.policies import Policy, load_policy, policy_env
 from glimpse_env.pictures.recording import write_gif
 
 __all__ = ["GifArgs", "PlayArgs", "gif_main", "make_env", "play_main", "run_episode"]
@@ -31,8 +35,9 @@ __all__ = ["GifArgs", "PlayArgs", "gif_main", "make_env", "play_main", "run_epis
 class GifArgs:
     """Write a GIF of episodes of a glimpse environment."""
 
-    env: str = "GlimpseEnv-v0"
-    """The environment id (may also be given as the first, positional argument)."""
+    env: str | None = None
+    """The environment id (may also be the first, positional argument); default: the one the
+    policy file was trained on, else GlimpseEnv-v0."""
     policy: str = "random"
     """Who acts: random, center, scan, or a policy file such as a RAM checkpoint."""
     episodes: int = 3
@@ -42,7 +47,7 @@ class GifArgs:
     seed: int = 0
     """Seed of the first reset (and of the random policy)."""
     env_kwargs: str = "{}"
-    """Extra gym.make kwargs as JSON, e.g. '{"split": "test"}'."""
+    """Extra gym.make kwargs as JSON, e.g. '{"split": "test"}'; over a policy file's own."""
     fps: float | None = None
     """Frames per second; default the env's metadata["render_fps"]."""
     end_pause: float = 1.0
@@ -114,21 +119,45 @@ def _fail(command: str, err: BaseException) -> int:
     return 2
 
 
-_USER_ERRORS = (ValueError, FileNotFoundError, gym.error.Error)
+_USER_ERRORS = (ValueError, FileNotFoundError, ImportError, gym.error.Error)
+"""Errors of arguments, files and installs: one line on stderr and exit code 2, no traceback."""
+
+
+def _check_gif_args(args: GifArgs) -> None:
+    """Refuse bad values before anything is made or written.
+
+    Raises:
+        ValueError: naming the flag and what it takes.
+    """
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be at least 1, got {args.episodes}")
+    if args.fps is not None and not args.fps > 0:
+        raise ValueError(f"--fps must be positive, got {args.fps}")
+    if not args.end_pause >= 0:
+        raise ValueError(f"--end-pause must be >= 0 seconds, got {args.end_pause}")
+    if args.loop < 0:
+        raise ValueError(f"--loop must be >= 0 (0: forever), got {args.loop}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out must name a file, {out} is a folder")
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise ValueError(f"--out {out}: a parent of it is a file, not a folder")
 
 
 def gif_main(argv: Sequence[str] | None = None) -> int:
-    """``glimpse-env gif ID --policy P --episodes N --out FILE.gif [...]``."""
+    """``glimpse-env gif [ID] --policy P --episodes N --out FILE.gif [...]``."""
     args = parse_args(
         GifArgs, _positional_env(sys.argv[1:] if argv is None else argv), prog="glimpse-env gif"
     )
-    if args.episodes < 1:
-        return _fail("gif", ValueError(f"--episodes must be at least 1, got {args.episodes}"))
     try:
-        env = make_env(args.env, args.env_kwargs, "rgb_array")
+        _check_gif_args(args)
+        choice = policy_env(args.policy, args.env, parse_json_object(args.env_kwargs))
+        env = gym.make(choice.env_id, render_mode="rgb_array", **choice.kwargs)
         policy = load_policy(args.policy, env, seed=args.seed)
     except _USER_ERRORS as err:
         return _fail("gif", err)
+    if choice.note:
+        print(choice.note, file=sys.stderr)
     fps = args.fps or float(env.metadata.get("render_fps", 4))
     frames: list[np.ndarray] = []
     durations: list[float] = []
@@ -143,7 +172,7 @@ def gif_main(argv: Sequence[str] | None = None) -> int:
     env.close()
     path = write_gif(args.out, frames, fps, args.loop, durations)
     print(
-        f"wrote {path}: {args.episodes} episodes of {args.env} by {args.policy!r}, "
+        f"wrote {path}: {args.episodes} episodes of {choice.env_id} by {args.policy!r}, "
         f"{len(frames)} frames, {right}/{args.episodes} right"
     )
     return 0
