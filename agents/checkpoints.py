@@ -5,20 +5,29 @@ naming the agent and a ``version``. :func:`save_checkpoint` writes it to a temp 
 it into place, so a reader never sees half a file and a crash keeps the old one;
 :func:`load_checkpoint` reads it with ``torch.load(..., weights_only=True)`` (no code runs) and
 checks the tag, the version and the entries the agent needs; :func:`rebuild_model` turns the
-stored config and weights back into a module. Each agent's ``checkpoint`` module fixes the tag.
+stored config and weights back into a module. Each agent's ``checkpoint`` module declares one
+:class:`CheckpointFormat` (tag, version, required entries, how to build the model), which the
+training harness (:mod:`agents.harness`) writes and resumes through.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["CheckpointError", "load_checkpoint", "rebuild_model", "save_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointFormat",
+    "load_checkpoint",
+    "rebuild_model",
+    "save_checkpoint",
+]
 
 
 class CheckpointError(ValueError):
@@ -96,3 +105,36 @@ def rebuild_model(
             f"{source}: the model weights do not match its config: {err}"
         ) from err
     return model.to(device)
+
+
+@dataclass(frozen=True)
+class CheckpointFormat:
+    """One agent's checkpoint format: its tag, version, required entries and model builder.
+
+    Attributes:
+        tag: the ``format`` entry, e.g. ``"glimpse-env/ram"``.
+        version: the ``version`` entry this code reads and writes.
+        required: entries a checkpoint must hold to be loaded.
+        kind: how errors name the expected file: "is not {kind} checkpoint".
+        build: ``model_config`` dict -> a fresh module of that config.
+    """
+
+    tag: str
+    version: int
+    required: tuple[str, ...]
+    kind: str
+    build: Callable[[dict[str, Any]], nn.Module]
+
+    def save(self, path: str | Path, payload: dict[str, Any]) -> None:
+        """Write ``payload`` under this format's tag to ``path`` atomically."""
+        save_checkpoint(path, payload, self.tag, self.version)
+
+    def load(self, path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
+        """Read and check a checkpoint of this format (see :func:`load_checkpoint`)."""
+        return load_checkpoint(path, self.tag, self.version, self.required, device, self.kind)
+
+    def load_model(
+        self, data: dict[str, Any], device: str | torch.device = "cpu", source: str = "checkpoint"
+    ) -> nn.Module:
+        """The model of a loaded checkpoint (see :func:`rebuild_model`)."""
+        return rebuild_model(data, self.build, device, source)

@@ -116,6 +116,9 @@ def test_cli_train_and_eval(tmp_path, capsys):
     argv += ["--env-kwargs", '{"num_glimpses": 3}']
     assert cli_main(argv) == 0
     assert list((out / "tensorboard").iterdir()), "no TensorBoard event file"
+    printed = capsys.readouterr().out
+    for name in ("last.pt", "best.pt", "metrics.csv", "tensorboard/", "results.json"):
+        assert f"wrote {out}/{name}\n" in printed  # the run ends with the paths it wrote
     report = tmp_path / "eval.json"
     argv = ["eval", "ram", "--checkpoint", str(out / "best.pt"), "--mc-samples", "3"]
     assert cli_main([*argv, "--json-out", str(report)]) == 0
