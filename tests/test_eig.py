@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import agents.eig.train as train_module
 import glimpse_env  # noqa: F401
+from agents.checkpoints import CheckpointFormat
 from agents.eig.agent import EIGAgent
 from agents.eig.checkpoint import CheckpointError, is_eig_checkpoint, load_checkpoint
 from agents.eig.episodes import play
@@ -224,13 +224,13 @@ def test_phases_chain_resume_exactly_and_checkpoints_load_safely(tmp_path, monke
         train(run_args(tmp_path, "bad", phase=2, epochs=1), data)
     # phase 2: two epochs straight, and two epochs interrupted after the first, then resumed
     train(run_args(tmp_path, "p2", phase=2, epochs=2, init=str(p1)), data)
-    real_save = train_module.save_checkpoint
+    real_save = CheckpointFormat.save
 
-    def save_then_stop(path, payload):
-        real_save(path, payload)
+    def save_then_stop(self, path, payload):  # the harness writes last.pt, then Ctrl-C
+        real_save(self, path, payload)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(CheckpointFormat, "save", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
         train(run_args(tmp_path, "p2r", phase=2, epochs=2, init=str(p1)), data)
     monkeypatch.undo()

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
 
-import torch
-
-from agents import checkpoints
-from agents.checkpoints import CheckpointError
+from agents.checkpoints import CheckpointError, CheckpointFormat
 from agents.eig.model import EIGConfig, EIGModel
 
 __all__ = [
-    "FORMAT",
+    "CHECKPOINTS",
     "CheckpointError",
     "is_eig_checkpoint",
     "load_checkpoint",
@@ -29,13 +25,6 @@ __all__ = [
 ]
 
 FORMAT = "glimpse-env/eig"
-VERSION = 1
-REQUIRED_KEYS = ("format", "version", "model_config", "model", "env_id", "env_kwargs", "phase")
-
-
-def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` with the EIG format tag to ``path`` atomically."""
-    checkpoints.save_checkpoint(path, payload, FORMAT, VERSION)
 
 
 def is_eig_checkpoint(path: str | Path) -> bool:
@@ -48,23 +37,20 @@ def is_eig_checkpoint(path: str | Path) -> bool:
         return bool(names) and FORMAT.encode() in archive.read(names[0])
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True`` and check that it is an EIG checkpoint.
+CHECKPOINTS = CheckpointFormat(
+    FORMAT,
+    version=1,
+    required=("format", "version", "model_config", "model", "env_id", "env_kwargs", "phase"),
+    kind="an EIG",
+    build=lambda config: EIGModel(EIGConfig.from_dict(config)),
+)
+"""The EIG checkpoint format: the training harness writes and resumes through it.
 
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        CheckpointError: corrupt, foreign, or of an unknown version (the message says which).
-    """
-    return checkpoints.load_checkpoint(path, FORMAT, VERSION, REQUIRED_KEYS, device, kind="an EIG")
+``save_checkpoint(path, payload)`` writes atomically; ``load_checkpoint(path, device)`` reads
+with ``weights_only=True`` and checks the tag, version and entries (FileNotFoundError, or
+CheckpointError saying what is wrong); ``load_model(data, device, source)`` rebuilds the model.
+"""
 
-
-def load_model(
-    data: dict[str, Any], device: str | torch.device = "cpu", source: str = "checkpoint"
-) -> EIGModel:
-    """Rebuild the model from a loaded checkpoint's config and weights.
-
-    Raises:
-        CheckpointError: the config is malformed or the weights do not fit it.
-    """
-    build = lambda config: EIGModel(EIGConfig.from_dict(config))  # noqa: E731
-    return checkpoints.rebuild_model(data, build, device, source)
+save_checkpoint = CHECKPOINTS.save
+load_checkpoint = CHECKPOINTS.load
+load_model = CHECKPOINTS.load_model
