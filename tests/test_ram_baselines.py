@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 
-from agents.ram.baselines import MLP, Args, SmallCNN, train_baseline
+from agents.harness import make_test_core
+from agents.ram import baselines
+from agents.ram.baselines import CHECKPOINTS, MLP, Args, SmallCNN, train_baseline
 from glimpse_env.commands.cli import main as cli_main
 
 
@@ -30,6 +32,12 @@ def test_baseline_learns_from_cluttered_canvases(tmp_path):
     summary = train_baseline("mlp", args)
     assert 0.0 <= summary["test_error"] <= 1.0
     assert json.loads((tmp_path / "results.json").read_text())["model"] == "mlp"
+    # last.pt rebuilds the trained model: the same test accuracy
+    saved = CHECKPOINTS.load(tmp_path / "last.pt")
+    model = CHECKPOINTS.load_model(saved)
+    assert isinstance(model, MLP) and saved["epoch"] == 2
+    test_core = make_test_core({**saved["env_kwargs"], "split": saved["test_split"]})
+    assert baselines.test_accuracy(model, test_core) == summary["test_accuracy"]
 
 
 def test_cli(tmp_path, capsys):

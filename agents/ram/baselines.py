@@ -7,31 +7,36 @@ They train on the same split and the same canvases as RAM: each batch's canvases
 env's own core (:meth:`glimpse_env.core.batched.GlimpseCore.canvases`, fresh random canvases every
 epoch
 as RAM's episodes get), and the test uses the env's fixed test canvases, so the comparison with
-RAM is on equal terms (Mnih et al. 2014, Tables 1-2).
+RAM is on equal terms (Mnih et al. 2014, Tables 1-2). The epoch loop is the training harness's
+(:func:`agents.harness.fit`); with ``--out`` a run writes ``last.pt`` (the weights, as the
+``model.pt`` of earlier versions held them, under ``"model"``, plus the model's config),
+``metrics.csv``, TensorBoard logs and ``results.json``, and ``--resume`` continues it exactly.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
-from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
-from agents.ram.evaluate import make_test_core
-from agents.ram.threads import torch_threads
-from glimpse_env.commands.cli_args import parse_args
+from agents.checkpoints import CheckpointFormat
+from agents.harness import BaseTrainer, TrainArgs, fit, make_core, make_test_core, run_command
 from glimpse_env.core.batched import GlimpseCore
-from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
 
-__all__ = ["MLP", "Args", "SmallCNN", "main_cnn", "main_mlp", "test_accuracy", "train_baseline"]
+__all__ = [
+    "CHECKPOINTS",
+    "MLP",
+    "Args",
+    "BaselineTrainer",
+    "SmallCNN",
+    "main_cnn",
+    "main_mlp",
+    "test_accuracy",
+    "train_baseline",
+]
 
 
 class MLP(nn.Module):
@@ -81,38 +86,34 @@ class SmallCNN(nn.Module):
 MODELS = {"cnn": SmallCNN, "mlp": MLP}
 
 
-@dataclass
-class Args:
+def build_model(config: dict[str, Any]) -> nn.Module:
+    """A fresh baseline from its config: ``{"kind", "canvas_shape", "num_classes", "hidden"}``."""
+    if config.get("kind") not in MODELS:
+        raise ValueError(f"unknown baseline {config.get('kind')!r}; known: {', '.join(MODELS)}")
+    shape = tuple(config["canvas_shape"])
+    return MODELS[config["kind"]](shape, config["num_classes"], config["hidden"])
+
+
+CHECKPOINTS = CheckpointFormat(
+    "glimpse-env/baseline",
+    1,
+    ("format", "version", "model_config", "model", "env_id", "env_kwargs"),
+    kind="a glimpse-env CNN or MLP baseline",
+    build=build_model,
+)
+"""The baselines' checkpoint format (``last.pt``); ``CHECKPOINTS.load_model`` rebuilds one."""
+
+
+@dataclass(kw_only=True)
+class Args(TrainArgs):
     """Train a full-canvas baseline (the paper's CNN or MLP) on a glimpse env's images."""
 
-    env: str = "GlimpseEnv-v0"
-    """The env id whose images and canvases to classify."""
-    split: str = SHARED_TRAIN_SPLIT
-    """The training split ('train' where the full set is on disk; offline: test[:8000])."""
-    test_split: str = SHARED_TEST_SPLIT
-    """The split tested at the end, on the env's fixed canvases."""
-    data_root: str | None = None
-    """Where the dataset files live; default $GLIMPSE_ENV_DATA."""
-    env_kwargs: str | None = None
-    """More env kwargs as a JSON object."""
     epochs: int = 50
     """Passes over the training split (fresh random canvases each epoch)."""
-    batch_size: int = 128
-    """Images per gradient step."""
-    learning_rate: float = 1e-3
-    """Adam's learning rate (cosine schedule)."""
+    out: str | None = None
+    """Output folder: last.pt, metrics.csv, tensorboard/, results.json (default: none written)."""
     hidden: int = 256
     """Width of the hidden fully connected layers."""
-    seed: int = 1
-    """Seed of the initialisation, the image order and the canvases."""
-    device: str = "cpu"
-    """torch device: cpu or cuda."""
-    threads: int | None = None
-    """torch CPU threads (default: torch's)."""
-    out: str | None = None
-    """Folder for results.json and model.pt (default: none written)."""
-    progress: bool = True
-    """Show a progress bar per epoch."""
 
 
 @torch.no_grad()
@@ -128,79 +129,81 @@ def test_accuracy(model: nn.Module, core: GlimpseCore, batch_size: int = 1000) -
     return float(correct) / core.num_images
 
 
-def train_baseline(kind: Literal["cnn", "mlp"], args: Args) -> dict:
-    """Train ``kind`` on the env's canvases; returns (and writes) the test results."""
-    with torch_threads(args.threads):
-        return _train_baseline(kind, args)
+class BaselineTrainer(BaseTrainer):
+    """A baseline's part of a run: the env's canvases, the model, the cross-entropy."""
 
+    metrics = ("loss", "train_accuracy")
+    eval_columns = ("test_accuracy",)
+    checkpoints = CHECKPOINTS
 
-def _train_baseline(kind: Literal["cnn", "mlp"], args: Args) -> dict:
-    overrides = {**parse_json_kwargs(args.env_kwargs), "split": args.split, "device": args.device}
-    if args.data_root is not None:
-        overrides["data_root"] = args.data_root
-    kwargs = env_kwargs(args.env, **overrides)
-    core = make_core(kwargs)
-    test_core = make_test_core({**kwargs, "split": args.test_split})
+    def __init__(self, kind: Literal["cnn", "mlp"], args: Args) -> None:
+        self.name, self.args = kind, args
+        self.kwargs = args.resolve_env_kwargs(device=args.device)
+        self.core = make_core(self.kwargs)
+        self.test_core = make_test_core({**self.kwargs, "split": args.test_split})
+        self.num_images = self.core.num_images
+        self.config = {
+            "kind": kind,
+            "canvas_shape": list(self.core.canvas_shape),
+            "num_classes": self.core.num_classes,
+            "hidden": args.hidden,
+        }
+        torch.manual_seed(args.seed)
+        self.model = build_model(self.config).to(self.core.device)
 
-    torch.manual_seed(args.seed)
-    model = MODELS[kind](core.canvas_shape, core.num_classes, args.hidden).to(core.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    generator = torch.Generator(device=core.device).manual_seed(args.seed)
-    print(f"training {kind} on {args.env} canvases {core.canvas_shape} ({core.num_images} images)")
-    started = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        order = torch.randperm(core.num_images, generator=generator, device=core.device)
-        correct = torch.zeros((), device=core.device)
-        batches = tqdm(
-            order.split(args.batch_size), desc=f"epoch {epoch}", disable=not args.progress
+    def describe(self) -> str:
+        return (
+            f"{self.name} on {self.args.env} canvases {self.core.canvas_shape} "
+            f"({self.num_images} images)"
         )
-        for index in batches:
-            canvas = core.canvases(index, generator).float() / 255.0  # (B, C, H, W)
-            logits = model(canvas)
-            loss = F.cross_entropy(logits, core.labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            correct += (logits.argmax(-1) == core.labels[index]).sum()
-        scheduler.step()
-        print(f"epoch {epoch}: train acc {float(correct) / core.num_images:.4f}")
-    train_time = time.perf_counter() - started
-    accuracy = test_accuracy(model, test_core)
-    print(f"{kind} test ({args.test_split}): error {100 * (1 - accuracy):.2f}% ({train_time:.0f}s)")
-    summary = {
-        "model": kind,
-        "env": args.env,
-        "env_kwargs": kwargs,
-        "test_split": args.test_split,
-        "epochs": args.epochs,
-        "train_time_s": train_time,
-        "test_accuracy": accuracy,
-        "test_error": 1 - accuracy,
-    }
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(summary, indent=2))
-        torch.save(model.state_dict(), out / "model.pt")
-    return summary
+
+    def train_batch(
+        self, index: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        canvas = self.core.canvases(index, generator).float() / 255.0  # (B, C, H, W)
+        logits = self.model(canvas)
+        labels = self.core.labels[index]
+        loss = F.cross_entropy(logits, labels)
+        with torch.no_grad():
+            correct = (logits.argmax(-1) == labels).sum().to(loss.dtype)
+            return loss, torch.stack([loss.detach() * len(index), correct])
+
+    def evaluate(self, test: bool) -> dict[str, float]:
+        return {"test_accuracy": test_accuracy(self.model, self.test_core)} if test else {}
+
+    def checkpoint_info(self) -> dict[str, Any]:
+        return {
+            "model_config": self.config,
+            "env_id": self.args.env,
+            "env_kwargs": self.kwargs,
+            "test_split": self.args.test_split,
+        }
+
+    def test(self) -> dict[str, Any]:
+        accuracy = test_accuracy(self.model, self.test_core)
+        print(f"{self.name} test ({self.args.test_split}): error {100 * (1 - accuracy):.2f}%")
+        return {
+            "model": self.name,
+            "env": self.args.env,
+            "env_kwargs": self.kwargs,
+            "test_split": self.args.test_split,
+            "test_accuracy": accuracy,
+            "test_error": 1 - accuracy,
+        }
 
 
-def _main(kind: Literal["cnn", "mlp"], argv: list[str] | None) -> int:
-    args = parse_args(Args, argv, prog=f"glimpse-env train {kind}")
-    try:
-        train_baseline(kind, args)
-    except ValueError as err:
-        print(f"glimpse-env train {kind}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+def train_baseline(kind: Literal["cnn", "mlp"], args: Args) -> dict[str, Any]:
+    """Train ``kind`` on the env's canvases; returns (and, with ``--out``, writes) the results."""
+    if kind not in MODELS:
+        raise ValueError(f"unknown baseline {kind!r}; known: {', '.join(MODELS)}")
+    return fit(args, lambda a: BaselineTrainer(kind, a))
 
 
 def main_cnn(argv: list[str] | None = None) -> int:
     """``glimpse-env train cnn``."""
-    return _main("cnn", argv)
+    return run_command("glimpse-env train cnn", Args, argv, lambda a: train_baseline("cnn", a))
 
 
 def main_mlp(argv: list[str] | None = None) -> int:
     """``glimpse-env train mlp``."""
-    return _main("mlp", argv)
+    return run_command("glimpse-env train mlp", Args, argv, lambda a: train_baseline("mlp", a))
