@@ -49,11 +49,12 @@ from agents.explain.reconstruction import (
     train_vae,
 )
 from agents.explain.vae import HiddenStateVAE, load_vae, save_vae
+from agents.harness import RunArgs, make_core, make_test_core, print_written, run_command
+from agents.harness.args import config_from_args
+from agents.harness.threads import torch_threads
 from agents.ram.agent import RAMAgent
-from agents.ram.checkpoint import CheckpointError, load_checkpoint, load_model
-from agents.ram.envs import env_kwargs, make_core, parse_json_kwargs
-from agents.ram.evaluate import make_test_core
-from glimpse_env.commands.cli_args import parse_args
+from agents.ram.checkpoint import load_checkpoint, load_model
+from agents.ram.envs import env_kwargs, parse_json_kwargs
 from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT
 from glimpse_env.pictures.recording import write_gif
@@ -69,8 +70,8 @@ CURVE_LABELS = {
 }
 
 
-@dataclass
-class Args:
+@dataclass(kw_only=True)
+class Args(RunArgs):
     """Explain what a RAM saw: hidden-state reconstructions and information per glimpse."""
 
     checkpoint: str
@@ -115,12 +116,15 @@ class Args:
     """Seed of the VAE's training and of the test episodes' initial locations."""
     zoom: int = 3
     """Enlargement of the images in grid.png (the GIFs use zoom + 1)."""
-    device: str = "cpu"
-    """torch device: cpu or cuda."""
-    threads: int | None = None
-    """torch CPU threads (default: torch's)."""
     progress: bool = True
     """Show progress bars."""
+
+
+VAE_FLAGS = (
+    *("vae_epochs", "batch_size", "learning_rate", "latent_size"),
+    *("vae_hidden", "partial", "seed", "kl_warmup"),
+)
+"""The flags that make the VAE: with the checkpoint, the env and the split, its identity."""
 
 
 def _sha256(path: str | Path) -> str:
@@ -162,21 +166,14 @@ def obtain_vae(
         if meta.get("identity") == identity:
             print(f"reusing {path} (trained for this checkpoint with these settings)")
             return vae, meta
-    settings = VAETraining(
-        epochs=args.vae_epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        latent_size=args.latent_size,
-        hidden_size=args.vae_hidden,
-        partial=args.partial,
-        seed=args.seed,
-        kl_warmup=args.kl_warmup,
+    settings = config_from_args(
+        VAETraining, args, epochs=args.vae_epochs, hidden_size=args.vae_hidden
     )
     print(f"training the VAE on {core.dataset_name} ({core.num_images} images): {settings}")
     vae, history = train_vae(agent, core, settings, progress=args.progress)
     meta = {"identity": identity, "history": history}
     save_vae(path, vae, meta)
-    print(f"saved {path}")
+    print_written([path])
     return vae, meta
 
 
@@ -227,12 +224,15 @@ def write_figures(
 def explain(args: Args, command: str | None = None) -> dict[str, Any]:
     """Run ``glimpse-env explain``; returns the curves and what made them (also curves.json).
 
-    ``command`` is recorded in curves.json as the command line that made the files.
+    ``command`` is recorded in curves.json as the command line that made the files. Nothing is
+    written before the checkpoint and the env are loaded; the last lines name every file.
     """
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    with torch_threads(args.threads):
+        return _explain(args, command)
+
+
+def _explain(args: Args, command: str | None) -> dict[str, Any]:
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     saved = load_checkpoint(args.checkpoint, device=args.device)
     agent = RAMAgent(
         load_model(saved, args.device, source=args.checkpoint), args.device, saved["env_id"]
@@ -242,15 +242,9 @@ def explain(args: Args, command: str | None = None) -> dict[str, Any]:
         "checkpoint_sha256": _sha256(args.checkpoint),
         "env": env_id,
         "train_split": train_core.dataset_name,
-        "vae_epochs": args.vae_epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "latent_size": args.latent_size,
-        "vae_hidden": args.vae_hidden,
-        "partial": args.partial,
-        "seed": args.seed,
-        "kl_warmup": args.kl_warmup,
+        **{flag: getattr(args, flag) for flag in VAE_FLAGS},
     }
+    out.mkdir(parents=True, exist_ok=True)  # the checkpoint and the env are good: write
     stages = tqdm(total=3, desc="explain", disable=not args.progress)
     vae, vae_meta = obtain_vae(args, agent, train_core, identity)
     stages.update()
@@ -280,7 +274,7 @@ def explain(args: Args, command: str | None = None) -> dict[str, Any]:
     )
     for name in (*CURVES, "reconstruction_mse"):
         print(f"  {name:<20} " + " ".join(f"{v:.4f}" for v in curves[name]))
-    print(f"wrote {out / 'curves.csv'}, {out / 'curves.json'} and {len(paths)} pictures")
+    print_written([out / "curves.csv", out / "curves.json", *paths])
     return {**meta, "curves": {k: v.tolist() for k, v in curves.items()}}
 
 
@@ -291,13 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         from agents.explain.study import main as study_main
 
         return study_main(argv[1:])
-    args = parse_args(Args, argv, prog="glimpse-env explain")
-    try:
-        explain(args, command=shlex.join(["glimpse-env", "explain", *argv]))
-    except (CheckpointError, FileNotFoundError, ValueError) as err:
-        print(f"glimpse-env explain: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    command = shlex.join(["glimpse-env", "explain", *argv])
+    return run_command("glimpse-env explain", Args, argv, lambda args: explain(args, command))
 
 
 if __name__ == "__main__":
