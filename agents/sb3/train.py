@@ -16,37 +16,38 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
 
 from agents.evaluation import EvalProtocol, evaluate_policy, make_core
+from agents.harness import EnvArgs, print_written, run_command, torch_threads
 from agents.learning_curve import LearningCurve
 from agents.sb3.algos import ALGOS, AlgoSpec
 from agents.sb3.metadata import SB3Metadata
 from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
-from glimpse_env.commands.cli_args import parse_args, parse_json_object
-from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
+from glimpse_env.commands.cli_args import parse_json_object
 from glimpse_env.faces.sb3 import make_sb3_vec_env
 
-__all__ = ["Args", "SB3Run", "main", "make_training_env", "train_sb3"]
+__all__ = ["Args", "SB3Run", "main", "make_training_env", "train_and_save", "train_sb3"]
 
 
-@dataclass
-class Args:
+@dataclass(kw_only=True)
+class Args(EnvArgs):
     """Train a Stable-Baselines3 algorithm on a glimpse env and save it as SB3's zip."""
 
-    env: str = "GlimpseEnv-v0"
-    """The env id (GlimpseEnv-v0, GlimpseEnv-cluttered60-v0, ...)."""
-    steps: int = 200_000
-    """Environment steps to train for, summed over the parallel envs."""
     seed: int = 0
     """Seed of the model, the images, the canvases and the initial locations."""
+    device: str = "cpu"
+    """torch device of the networks (the env core stays on the CPU)."""
+    steps: int = 200_000
+    """Environment steps to train for, summed over the parallel envs."""
     num_envs: int | None = None
     """Episodes stepped as one batch (default: the algorithm's, 16)."""
     action: Literal["flat", "discrete"] | None = None
@@ -55,20 +56,8 @@ class Args:
     """Stack the episode's glimpses for a memoryless policy (default: the algorithm's)."""
     hyperparams: str | None = None
     """Hyperparameters over the algorithm's defaults, as JSON, e.g. '{"learning_rate": 1e-3}'."""
-    env_kwargs: str | None = None
-    """More env kwargs as a JSON object, e.g. '{"reward": "correct_entropy"}'."""
-    split: str = SHARED_TRAIN_SPLIT
-    """The training split ('train' where the full set is on disk; offline: test[:8000])."""
-    test_split: str = SHARED_TEST_SPLIT
-    """The split evaluated at the end (every image once, fixed canvases)."""
     eval_episodes: int | None = None
     """Test images evaluated at the end (default: all of --test-split; 0: skip)."""
-    data_root: str | None = None
-    """Where the dataset files live; default $GLIMPSE_ENV_DATA, else a per-user cache."""
-    device: str = "cpu"
-    """torch device of the networks (the env core stays on the CPU)."""
-    threads: int | None = None
-    """torch CPU threads (default: torch's)."""
     out: str | None = None
     """The model file; default runs/sb3/ALGO_ENV_seedSEED.zip."""
     verbose: bool = True
@@ -194,39 +183,43 @@ def train_sb3(
     return SB3Run(model, metadata, curve, int(model.num_timesteps), train_time)
 
 
-def main(argv: list[str] | None = None, algo: str = "ppo") -> int:
-    """``glimpse-env train ALGO``."""
-    prog = f"glimpse-env train {algo}"
-    args = parse_args(Args, argv, prog=prog)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    try:
-        env_kwargs = {**parse_json_object(args.env_kwargs, "--env-kwargs"), "split": args.split}
-        if args.data_root is not None:
-            env_kwargs["data_root"] = args.data_root
-        hyperparams = parse_json_object(args.hyperparams, "--hyperparams")
+def train_and_save(algo: str, args: Args) -> Path:
+    """``glimpse-env train ALGO``: train, save the zip, test on ``--test-split``; the zip's path.
+
+    The env id, ``--env-kwargs`` and ``--hyperparams`` are checked before anything starts.
+    """
+    args.resolve_env_kwargs()  # an unknown id or bad JSON: ValueError before anything starts
+    env_kwargs = args.env_overrides()
+    hyperparams = parse_json_object(args.hyperparams, "--hyperparams")
+    with torch_threads(args.threads):
         print(f"training {algo} on {args.env} for {args.steps} env steps (seed {args.seed})")
         run = train_sb3(
             algo, args.env, args.steps, args.seed, env_kwargs, hyperparams, args.num_envs,
             args.action, args.frame_stack, args.device, verbose=args.verbose,
         )  # fmt: skip
-    except ValueError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
-    out = args.out or f"runs/sb3/{algo}_{args.env}_seed{args.seed}.zip"
-    path = save_model(run.model, out, run.metadata)
-    rate = run.env_steps / max(run.train_time_s, 1e-9)
-    print(f"trained {run.env_steps} env steps in {run.train_time_s:.1f} s ({rate:.0f} steps/s)")
-    print(f"saved {path}")
-    if args.eval_episodes != 0:
-        protocol = EvalProtocol(split=args.test_split, episodes=args.eval_episodes)
-        core = make_core(args.env, **protocol.env_kwargs(env_kwargs))
-        result = evaluate_policy(run.policy, core, protocol.episodes, protocol.seed)
-        print(
-            f"test ({args.test_split}, {result.episodes} episodes, deterministic): "
-            f"accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
-        )
-    return 0
+        path = save_model(run.model, args.out or default_path(algo, args), run.metadata)
+        rate = run.env_steps / max(run.train_time_s, 1e-9)
+        print(f"trained {run.env_steps} env steps in {run.train_time_s:.1f} s ({rate:.0f} steps/s)")
+        if args.eval_episodes != 0:
+            protocol = EvalProtocol(split=args.test_split, episodes=args.eval_episodes)
+            core = make_core(args.env, **protocol.env_kwargs(env_kwargs))
+            result = evaluate_policy(run.policy, core, protocol.episodes, protocol.seed)
+            print(
+                f"test ({args.test_split}, {result.episodes} episodes, deterministic): "
+                f"accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
+            )
+    print_written([path])
+    return path
+
+
+def default_path(algo: str, args: Args) -> str:
+    """Where ``glimpse-env train ALGO`` saves without ``--out``."""
+    return f"runs/sb3/{algo}_{args.env}_seed{args.seed}.zip"
+
+
+def main(argv: list[str] | None = None, algo: str = "ppo") -> int:
+    """``glimpse-env train ALGO``."""
+    return run_command(f"glimpse-env train {algo}", Args, argv, partial(train_and_save, algo))
 
 
 def main_ppo(argv: list[str] | None = None) -> int:
