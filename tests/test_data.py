@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
+import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
 
 from glimpse_env.data import (
     CanvasSpec,
     DatasetNotFoundError,
     ImageDataset,
+    as_image_dataset,
     catalog,
     data_root,
     load_dataset,
@@ -165,3 +171,148 @@ def test_canvas_spec_checks_sizes():
         CanvasSpec(20).check((28, 28))
     with pytest.raises(ValueError, match="clutter_size"):
         CanvasSpec(60, clutter=2, clutter_size=40).check((28, 28))
+
+
+# ------------------------------------------------------------------ your own images
+
+
+def write_image_folder(root, images: np.ndarray, labels: np.ndarray, names=("cat", "dog", "owl")):
+    """``images (N, H, W)`` uint8 as grey PNGs in torchvision's ImageFolder layout."""
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, mode="L").save(folder / f"{i:03d}.png")
+
+
+@pytest.fixture
+def folder_images(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (6, 10, 12), dtype=np.uint8)
+    labels = np.array([0, 0, 1, 1, 2, 2])  # ImageFolder sorts by class, then by file name
+    write_image_folder(tmp_path, images, labels)
+    return tmp_path, images, labels
+
+
+def test_an_image_folder_of_pil_images_converts_once(folder_images):
+    from torchvision.datasets import ImageFolder
+
+    root, images, labels = folder_images
+    data = as_image_dataset(ImageFolder(str(root)))  # RGB PIL images (ImageFolder's loader)
+    assert data.images.shape == (6, 3, 10, 12) and data.images.dtype == torch.uint8
+    assert data.classes == ("cat", "dog", "owl") and data.labels.tolist() == labels.tolist()
+    for c in range(3):
+        assert torch.equal(data.images[:, c], torch.from_numpy(images))
+
+
+def test_an_image_folder_of_tensors_gives_the_same_pixels(folder_images):
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms import ToTensor
+
+    root, images, _ = folder_images
+    grey = ImageFolder(str(root), transform=ToTensor(), loader=lambda p: Image.open(p).copy())
+    data = as_image_dataset(grey)  # (1, H, W) float tensors in [0, 1]
+    assert torch.equal(data.images[:, 0], torch.from_numpy(images))
+
+
+def test_the_env_takes_an_image_folder_and_its_labels(folder_images):
+    from torchvision.datasets import ImageFolder
+
+    root, _, labels = folder_images
+    env = gym.make("GlimpseEnv-v0", dataset=ImageFolder(str(root)), patch_size=4, num_glimpses=2)
+    assert env.action_space["logits"].shape == (3,)
+    assert env.unwrapped.classes == ("cat", "dog", "owl")
+    for index in range(6):
+        _, info = env.reset(seed=index, options={"index": index})
+        assert info["label"] == labels[index]
+
+
+LAYOUTS = ["numpy NHW", "numpy NHWC", "torch NCHW", "torch NHW", "items torch CHW",
+           "items numpy HWC"]  # fmt: skip
+PIXEL_DTYPES = ["uint8", "int16", "int64", "float32", "float64"]
+
+
+@st.composite
+def own_images(draw):
+    """Reference uint8 images ``(N, C, H, W)``, labels, and the same data in some input form."""
+    layout = draw(st.sampled_from(LAYOUTS))
+    channels = 1 if layout.endswith("NHW") else draw(st.sampled_from([1, 3]))
+    shape = (draw(st.integers(1, 4)), channels, draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    seed = draw(st.integers(0, 2**16))
+    reference = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    labels = draw(st.lists(st.integers(0, 5), min_size=shape[0], max_size=shape[0]))
+    label_dtype = draw(st.sampled_from(["int8", "uint8", "int32", "int64"]))
+    labels = np.array(labels, dtype=label_dtype)
+    dtype = draw(st.sampled_from(PIXEL_DTYPES))
+    pixels = reference.astype(dtype)
+    if dtype.startswith("float"):  # [0, 1], a little off the exact k / 255: rounded, not cut
+        jitter = np.random.default_rng(seed).uniform(-0.3, 0.3, shape)
+        pixels = np.clip((reference + jitter) / 255.0, 0.0, 1.0).astype(dtype)
+    if layout == "numpy NHW":
+        source = (pixels[:, 0], labels)
+    elif layout == "numpy NHWC":
+        source = (pixels.transpose(0, 2, 3, 1), labels)
+    elif layout == "torch NCHW":
+        source = (torch.from_numpy(pixels), torch.from_numpy(labels.astype(np.int64)))
+    elif layout == "torch NHW":
+        source = (torch.from_numpy(pixels[:, 0]), labels)
+    elif layout == "items torch CHW":
+        pairs = zip(pixels, labels, strict=True)
+        source = [(torch.from_numpy(p), torch.tensor(int(y))) for p, y in pairs]
+    else:
+        pairs = zip(pixels, labels, strict=True)  # np.integer labels
+        source = [(p.transpose(1, 2, 0), y) for p, y in pairs]
+    return source, reference, labels
+
+
+@given(own_images())
+def test_every_input_form_converts_to_the_same_uint8_images(case):
+    source, reference, labels = case
+    data = as_image_dataset(source)
+    assert data.images.dtype == torch.uint8 and data.labels.dtype == torch.int64
+    assert torch.equal(data.images, torch.from_numpy(reference))
+    assert data.labels.tolist() == labels.tolist()
+    assert data.classes == tuple(str(i) for i in range(int(labels.max()) + 1))
+
+
+@given(
+    st.sampled_from(["float16", "float32", "float64", "bool"]),
+    st.integers(1, 5),
+)
+def test_labels_that_are_not_integers_are_refused(dtype, count):
+    images = np.zeros((count, 4, 4), dtype=np.uint8)
+    with pytest.raises(ValueError, match=f"labels must be integers, got dtype {dtype}"):
+        as_image_dataset((images, np.zeros(count, dtype=dtype)))
+
+
+def pil(size):
+    return Image.new("L", size)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ([(pil((8, 8)), 0), (pil((8, 8)), 1), (pil((9, 8)), 0)],
+         r"one size: item 0 is \(1, 8, 8\), item 2 is \(1, 8, 9\)"),
+        ([(np.zeros((4, 4), np.uint8), "cat")], r"integers, got 'cat' \(str\) at item 0"),
+        ([(np.zeros((4, 4), np.uint8), 1.0)], "integers, got 1.0 .* at item 0"),
+        ([(np.zeros((4, 4), np.uint8), True)], "integers, got True .* at item 0"),
+        ([(np.zeros((4, 4), np.uint8), -1)], "labels must be >= 0, got -1 at item 0"),
+        ((np.zeros((2, 4, 4)), np.array([0, -2])), "labels must be >= 0"),
+        ((np.full((2, 4, 4), 1.5), np.array([0, 1])), r"float pixels must lie in \[0, 1\]"),
+        ((np.full((2, 4, 4), 300), np.array([0, 1])), r"integer pixels must lie in \[0, 255\]"),
+        ((np.zeros((2, 5, 4, 4), np.uint8), np.array([0, 1])), "C = 1 or 3 channels"),
+        ((np.zeros((2, 4, 4), np.uint8), np.array([0, 1, 2])), r"labels must have shape \(2,\)"),
+        ([], "is empty"),
+        ([np.zeros((4, 4))], r"\(image, label\) pairs, got ndarray at item 0"),
+        (42, "dataset must be a name, an ImageDataset, a pair"),
+    ],
+)  # fmt: skip
+def test_bad_own_data_is_one_clear_line(source, message):
+    with pytest.raises(ValueError, match=message) as err:
+        as_image_dataset(source)
+    assert "\n" not in str(err.value)
+
+
+def test_the_env_refuses_bad_own_data_at_construction():
+    mixed = [(np.zeros((8, 8), np.uint8), 0), (np.zeros((8, 9), np.uint8), 1)]
+    with pytest.raises(ValueError, match="all images must have one size"):
+        gym.make("GlimpseEnv-v0", dataset=mixed)

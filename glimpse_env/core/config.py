@@ -12,6 +12,7 @@ from typing import Any
 
 from glimpse_env.core.rewards import Reward
 from glimpse_env.data.catalog import DATASETS, ImageDataset
+from glimpse_env.data.convert import as_image_dataset
 
 __all__ = ["GlimpseConfig"]
 
@@ -20,8 +21,10 @@ __all__ = ["GlimpseConfig"]
 class GlimpseConfig:
     """The parameters of a glimpse environment (gymnax's "params": fixed for an env's life)."""
 
-    dataset: str | ImageDataset = "mnist"
-    """A dataset name (mnist, fashion, kmnist, cifar10, svhn) or an ImageDataset of your own."""
+    dataset: str | ImageDataset | Any = "mnist"
+    """A dataset name (mnist, fashion, kmnist, cifar10, svhn), or your own images: an
+    ImageDataset, a pair (images, labels) of arrays, or a map-style dataset of (image, label)
+    such as torchvision's ImageFolder (converted once, see glimpse_env.data.convert)."""
     split: str = "train"
     """'train', 'test', or a slice such as 'test[:8000]' (ignored for an ImageDataset)."""
     data_root: str | None = None
@@ -56,6 +59,10 @@ class GlimpseConfig:
     """Seed of the fixed canvases."""
     device: str = "cpu"
     """torch device the batched core runs on."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str):  # your own images: convert them once, here
+            object.__setattr__(self, "dataset", as_image_dataset(self.dataset))
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> GlimpseConfig:
@@ -93,11 +100,7 @@ class GlimpseConfig:
         if isinstance(self.dataset, str) and self.dataset not in DATASETS:
             raise ValueError(
                 f"unknown dataset {self.dataset!r}; known datasets: {', '.join(DATASETS)} "
-                f"(or pass a glimpse_env.data.ImageDataset)"
-            )
-        if not isinstance(self.dataset, (str, ImageDataset)):
-            raise ValueError(
-                f"dataset must be a name or an ImageDataset, got {type(self.dataset).__name__}"
+                "(or your own images: an ImageDataset, (images, labels) or a dataset of pairs)"
             )
         if self.reward_kwargs is not None and not isinstance(self.reward_kwargs, dict):
             raise ValueError(f"reward_kwargs must be a dict, got {type(self.reward_kwargs)}")

@@ -1,4 +1,5 @@
-"""Image sources: named datasets, the data root, translated and cluttered canvases."""
+"""Image sources: named datasets, your own images, the data root, translated and cluttered
+canvases."""
 
 from glimpse_env.data.canvas import CanvasParams, CanvasSpec, make_canvases, sample_canvas_params
 from glimpse_env.data.catalog import (
@@ -8,6 +9,7 @@ from glimpse_env.data.catalog import (
     ImageDataset,
     load_dataset,
 )
+from glimpse_env.data.convert import as_image_dataset
 from glimpse_env.data.root import ENV_VAR, DatasetNotFoundError, data_root
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "CanvasSpec",
     "DatasetNotFoundError",
     "ImageDataset",
+    "as_image_dataset",
     "data_root",
     "load_dataset",
     "make_canvases",
