@@ -13,6 +13,7 @@ import torch
 import glimpse_env  # noqa: F401
 from agents.heuristics import CenterPolicy, FixedScanPolicy, RandomPolicy
 from glimpse_env.commands.cli import main
+from glimpse_env.commands.plugins import TrainedOn
 from glimpse_env.commands.policies import (
     DEFAULT_ENV,
     EnvChoice,
@@ -152,7 +153,7 @@ def test_torch_checkpoints_go_to_their_agent_and_refuse_other_glimpses(tmp_path,
         load_policy(str(path), env())
 
 
-def test_policy_env_is_the_files_training_env_under_the_users_choices(tmp_path):
+def test_policy_env_is_the_files_training_env_under_the_users_choices(plugin_registry, tmp_path):
     path = str(ram_checkpoint(tmp_path / "best.pt", num_glimpses=3, split="test[:8000]",
                               device="cuda", data_root="/elsewhere"))  # fmt: skip
     trained = policy_trained_on(path)
@@ -168,6 +169,9 @@ def test_policy_env_is_the_files_training_env_under_the_users_choices(tmp_path):
     other = policy_env(path, "GlimpseEnv-translated60-v0", {"split": "test"})
     assert other.kwargs == {"split": "test"}  # another id: its own kwargs, not the file's
     assert policy_env(path, "GlimpseEnv-fashion-v0", {}).kwargs == {"split": "test[8000:8016]"}
+    no_test_split = TrainedOn("GlimpseEnv-v0", {"split": "test[:8000]", "num_glimpses": 3})
+    register_policy_loader("ram", is_torch_checkpoint, lambda p, e: None, lambda p: no_test_split)
+    assert policy_env(path, "GlimpseEnv-fashion-v0", {}).kwargs == {"split": "test[:8000]"}
     assert "canvas_size=60 (trained None)" in other.note
     assert policy_env("center", None, {"split": "test"}) == EnvChoice(
         DEFAULT_ENV, {"split": "test"}

@@ -253,8 +253,8 @@ def policy_env(
         env_kwargs: the user's kwargs (``--env-kwargs``); they override the file's.
         defaults: kwargs under both (e.g. ``play``'s ``early_stop=True``).
 
-    The file's kwargs apply when its training id is used, without :data:`MACHINE_LOCAL_KWARGS`;
-    the split is the one it was tested on, if the file records one (with any id).
+    The file's kwargs apply when its training id is used, without :data:`MACHINE_LOCAL_KWARGS`.
+    The split, with any id, is the one the file was tested on, else the one it was trained on.
 
     Raises:
         ValueError: a policy file no loader can read (or its loader's error).
@@ -266,8 +266,9 @@ def policy_env(
     chosen = env_id or trained.env_id
     if chosen == trained.env_id:
         base.update({k: v for k, v in trained.env_kwargs.items() if k not in MACHINE_LOCAL_KWARGS})
-    if trained.test_split is not None:
-        base["split"] = trained.test_split
+    split = trained.test_split or trained.env_kwargs.get("split")
+    if split is not None:  # which images, not how the env works: kept for any id
+        base["split"] = split
     kwargs = {**base, **env_kwargs}
     assert policy is not None
     return EnvChoice(chosen, kwargs, _differences(policy, trained, chosen, kwargs))
