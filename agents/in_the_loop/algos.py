@@ -1,0 +1,110 @@
+"""The agents that learn only where to look: their algorithm, env form and default settings.
+
+Two families, both trained by :mod:`agents.in_the_loop.train` (``glimpse-env train NAME``) and in
+the benchmark:
+
+- ``*_loop``: an SB3 / sb3-contrib algorithm, unchanged, through the in-the-loop wrapper
+  (:mod:`agents.in_the_loop.sb3`): a classifier trained online by cross-entropy sends the belief,
+  the algorithm acts on the location only and observes the classifier's belief;
+- ``*_hybrid``: APPLE-style hybrids (:mod:`agents.sb3.hybrid`): one network whose class head is
+  trained by the env's supervised loss beside the algorithm's RL loss on the location.
+
+Defaults differ from SB3's where a benchmark budget (a few hundred thousand env steps over 16
+envs) needs it: short rollouts for the on-policy algorithms (PPO's default ``n_steps=2048``
+would be 32,768 env steps per update), replay buffers of 100,000 transitions (a million would
+hold 1.9 GB of hybrid observations), smaller CrossQ critics (its 1024-unit ones ran ~5x slower
+here). ``--hyperparams`` and ``--classifier`` override them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sb3_contrib import CrossQ, RecurrentPPO
+from stable_baselines3 import A2C, DQN, PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from agents.in_the_loop.classifier import ClassifierSettings
+from agents.sb3.hybrid import HybridCrossQ, HybridPPO, HybridSAC
+
+__all__ = ["LOOP_AGENTS", "LoopSpec"]
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    """How one agent that learns where to look is built and trained.
+
+    Attributes:
+        algo_class: the SB3 class (a hybrid one for ``kind="hybrid"``).
+        kind: ``"loop"`` (classifier in the loop) or ``"hybrid"`` (class head in the policy).
+        policy: the SB3 policy name.
+        action: ``"box"`` (2 numbers) or ``"grid"`` (a cell of the patch grid, for DQN).
+        hyperparams: keyword arguments of ``algo_class`` (besides policy, env, seed, device).
+        classifier: the in-the-loop classifier's size and schedule (``kind="loop"``).
+        num_envs: parallel episodes (one batch of the core).
+        description: one line for ``glimpse-env train --help`` listings.
+    """
+
+    algo_class: type[BaseAlgorithm]
+    kind: Literal["loop", "hybrid"]
+    policy: str
+    action: Literal["box", "grid"]
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    num_envs: int = 16
+    description: str = ""
+
+
+_OFF_POLICY = {"learning_starts": 1_000, "buffer_size": 100_000, "batch_size": 256}
+_CROSSQ_NETS = {"net_arch": {"pi": [256, 256], "qf": [512, 512]}}
+_PPO = {"n_steps": 64, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4}
+
+LOOP_AGENTS: dict[str, LoopSpec] = {
+    "sac_loop": LoopSpec(
+        SAC, "loop", "MlpPolicy", "box", {**_OFF_POLICY},
+        description="SB3 SAC on where to look; an online classifier in the loop guesses",
+    ),
+    "crossq_loop": LoopSpec(
+        CrossQ, "loop", "MlpPolicy", "box", {**_OFF_POLICY, "policy_kwargs": _CROSSQ_NETS},
+        description="sb3-contrib CrossQ on where to look; an online classifier guesses",
+    ),
+    "ppo_loop": LoopSpec(
+        PPO, "loop", "MlpPolicy", "box", {**_PPO},
+        description="SB3 PPO on where to look; an online classifier in the loop guesses",
+    ),
+    "a2c_loop": LoopSpec(
+        A2C, "loop", "MlpPolicy", "box", {"n_steps": 8, "learning_rate": 7e-4},
+        description="SB3 A2C on where to look; an online classifier in the loop guesses",
+    ),
+    "dqn_loop": LoopSpec(
+        DQN, "loop", "MlpPolicy", "grid",
+        {**_OFF_POLICY, "exploration_fraction": 0.2, "target_update_interval": 1_000},
+        description="SB3 DQN on a grid of locations; an online classifier guesses",
+    ),
+    "recurrent_ppo_loop": LoopSpec(
+        RecurrentPPO, "loop", "MlpLstmPolicy", "box",
+        {
+            **_PPO,
+            "batch_size": 512,
+            "policy_kwargs": {
+                "lstm_hidden_size": 64, "shared_lstm": True, "enable_critic_lstm": False
+            },
+        },
+        description="sb3-contrib RecurrentPPO on where to look; an online classifier guesses",
+    ),
+    "sac_hybrid": LoopSpec(
+        HybridSAC, "hybrid", "MlpPolicy", "box", {**_OFF_POLICY},
+        description="SAC on where to look, its network's class head trained by the env's loss",
+    ),
+    "crossq_hybrid": LoopSpec(
+        HybridCrossQ, "hybrid", "MlpPolicy", "box",
+        {**_OFF_POLICY, "policy_kwargs": _CROSSQ_NETS},
+        description="CrossQ on where to look, its network's class head trained by the env's loss",
+    ),
+    "ppo_hybrid": LoopSpec(
+        HybridPPO, "hybrid", "MlpPolicy", "box", {**_PPO},
+        description="PPO on where to look, its network's class head trained by the env's loss",
+    ),
+}  # fmt: skip
+"""name -> spec; the names are the ``glimpse-env train`` agent words and the bench's agents."""

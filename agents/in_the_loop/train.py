@@ -1,0 +1,208 @@
+"""Train an agent that learns where to look: ``glimpse-env train sac_loop|...|ppo_hybrid``.
+
+``glimpse-env train sac_loop --env GlimpseEnv-v0 --steps 200000``
+
+The agent (:data:`agents.in_the_loop.algos.LOOP_AGENTS`) steps the env's batched core through
+the in-the-loop SB3 VecEnv (:mod:`agents.in_the_loop.sb3`) or the hybrids' history env
+(:mod:`agents.sb3.hybrid_env`), ``--num-envs`` episodes as one batch. With ``--verbose`` (the
+default) SB3 prints its logs (``rollout/ep_rew_mean`` among them) and the trainer the training
+accuracy as it goes. The agent and its classifier are saved as one file
+(:mod:`agents.in_the_loop.pair`) that ``glimpse-env gif --policy FILE`` and ``glimpse-env eval
+NAME --model FILE`` replay; at the end the pair is tested on ``--test-split`` (every image once,
+fixed canvases).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+from agents.evaluation import EvalProtocol, evaluate_policy, make_core
+from agents.harness import EnvArgs, print_written, run_command, torch_threads
+from agents.in_the_loop.algos import LOOP_AGENTS, LoopSpec
+from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
+from agents.in_the_loop.pair import LoopPolicy, PairMetadata, metadata_for, save_pair
+from agents.in_the_loop.sb3 import InTheLoopSB3VecEnv, make_in_the_loop_vec_env
+from agents.learning_curve import LearningCurve
+from agents.sb3.hybrid_env import make_hybrid_vec_env
+from agents.sb3.train import CurveCallback
+from glimpse_env.commands.cli_args import parse_json_object
+
+__all__ = ["Args", "LoopRun", "main", "make_env", "train_and_save", "train_loop"]
+
+
+@dataclass(kw_only=True)
+class Args(EnvArgs):
+    """Train an agent that learns where to look and save it with its classifier."""
+
+    seed: int = 0
+    """Seed of the agent, the classifier, the images, the canvases and the initial locations."""
+    steps: int = 200_000
+    """Environment steps to train for, summed over the parallel envs."""
+    num_envs: int | None = None
+    """Episodes stepped as one batch (default: the agent's, 16)."""
+    hyperparams: str | None = None
+    """Hyperparameters over the agent's defaults, as JSON, e.g. '{"learning_rate": 1e-3}'."""
+    classifier: str | None = None
+    """In-the-loop classifier settings over the defaults (*_loop), as JSON, e.g.
+    '{"hidden": 256, "memory": "gru"}'."""
+    eval_episodes: int | None = None
+    """Test images evaluated at the end (default: all of --test-split; 0: skip)."""
+    out: str | None = None
+    """The file; default runs/loop/AGENT_ENV_seedSEED.zip."""
+    verbose: bool = True
+    """Print SB3's logs (ep_rew_mean, ...) and the training accuracy as they come."""
+
+
+def make_env(
+    spec: LoopSpec,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    num_envs: int | None = None,
+    settings: ClassifierSettings | None = None,
+    seed: int = 0,
+) -> InTheLoopSB3VecEnv:
+    """The SB3 VecEnv an agent trains on: a classifier in the loop, or the hybrids' history."""
+    count = num_envs or spec.num_envs
+    if spec.kind == "hybrid":
+        return make_hybrid_vec_env(env_id, count, **env_kwargs)
+    return make_in_the_loop_vec_env(
+        env_id, count, action=spec.action, settings=settings or spec.classifier, seed=seed,
+        **env_kwargs,
+    )  # fmt: skip
+
+
+@dataclass
+class LoopRun:
+    """The outcome of :func:`train_loop`.
+
+    Attributes:
+        model: the trained SB3 agent.
+        metadata: the pair's metadata (saved with it).
+        classifier: the in-the-loop classifier (None for a hybrid).
+        curve: the learning curve (training episodes, stochastic policy, learning classifier).
+        env_steps: env steps taken.
+        train_time_s: wall time of ``learn``.
+    """
+
+    model: BaseAlgorithm
+    metadata: PairMetadata
+    classifier: OnlineClassifier | None
+    curve: LearningCurve
+    env_steps: int
+    train_time_s: float
+
+    @property
+    def policy(self) -> LoopPolicy:
+        return LoopPolicy(self.model, self.metadata, self.classifier)
+
+
+def train_loop(
+    agent: str,
+    env_id: str,
+    steps: int,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    hyperparams: dict[str, Any] | None = None,
+    classifier: dict[str, Any] | None = None,
+    num_envs: int | None = None,
+    device: str = "cpu",
+    curve_points: int = 50,
+    verbose: bool = False,
+) -> LoopRun:
+    """Train ``agent`` (a name in :data:`~agents.in_the_loop.algos.LOOP_AGENTS`) for about
+    ``steps`` env steps.
+
+    On-policy algorithms train on whole rollouts (``n_steps * num_envs`` steps), so ``steps`` is
+    rounded down to a multiple of that (at least one rollout). SB3 logs about 20 times a run.
+
+    Raises:
+        ValueError: an unknown agent, bad classifier settings or hyperparameters.
+    """
+    if agent not in LOOP_AGENTS:
+        raise ValueError(f"unknown agent {agent!r}; known: {', '.join(LOOP_AGENTS)}")
+    spec = LOOP_AGENTS[agent]
+    settings = ClassifierSettings(**{**spec.classifier.to_dict(), **(classifier or {})})
+    env_kwargs = dict(env_kwargs or {})
+    venv = make_env(spec, env_id, env_kwargs, num_envs, settings, seed)
+    model = spec.algo_class(
+        spec.policy,
+        venv,
+        seed=seed,
+        device=device,
+        verbose=int(verbose),
+        **{**spec.hyperparams, **(hyperparams or {})},
+    )
+    episode_steps = venv.env.core.config.num_glimpses
+    if isinstance(model, OnPolicyAlgorithm):
+        rollout = model.n_steps * venv.num_envs
+        steps = max(rollout, steps // rollout * rollout)
+        log_interval = max(steps // rollout // 20, 1)  # rollouts between logs
+    else:
+        log_interval = max(steps // episode_steps // 20, 1)  # episodes between logs
+    curve = LearningCurve(interval=max(steps // curve_points, 1))
+    started = time.perf_counter()
+    model.learn(steps, callback=CurveCallback(curve, verbose), log_interval=log_interval)
+    train_time = time.perf_counter() - started
+    curve.finish(model.num_timesteps)
+    metadata = metadata_for(agent, spec.kind, venv, model, env_id, env_kwargs)
+    venv.close()
+    return LoopRun(
+        model, metadata, venv.classifier, curve, int(model.num_timesteps), train_time
+    )
+
+
+def default_path(agent: str, args: Args) -> str:
+    """Where ``glimpse-env train AGENT`` saves without ``--out``."""
+    return f"runs/loop/{agent}_{args.env}_seed{args.seed}.zip"
+
+
+def train_and_save(agent: str, args: Args) -> Path:
+    """``glimpse-env train AGENT``: train, save the pair, test on ``--test-split``; its path.
+
+    The env id, ``--env-kwargs``, ``--hyperparams`` and ``--classifier`` are checked before
+    anything starts.
+    """
+    args.resolve_env_kwargs()  # an unknown id or bad JSON: ValueError before anything starts
+    env_kwargs = args.env_overrides()
+    hyperparams = parse_json_object(args.hyperparams, "--hyperparams")
+    classifier = parse_json_object(args.classifier, "--classifier")
+    with torch_threads(args.threads):
+        print(f"training {agent} on {args.env} for {args.steps} env steps (seed {args.seed})")
+        run = train_loop(
+            agent, args.env, args.steps, args.seed, env_kwargs, hyperparams, classifier,
+            args.num_envs, args.device, verbose=args.verbose,
+        )  # fmt: skip
+        path = save_pair(
+            run.model, args.out or default_path(agent, args), run.metadata, run.classifier
+        )
+        rate = run.env_steps / max(run.train_time_s, 1e-9)
+        print(f"trained {run.env_steps} env steps in {run.train_time_s:.1f} s ({rate:.0f} steps/s)")
+        if args.eval_episodes != 0:
+            protocol = EvalProtocol(split=args.test_split, episodes=args.eval_episodes)
+            core = make_core(args.env, **protocol.env_kwargs(env_kwargs))
+            result = evaluate_policy(run.policy, core, protocol.episodes, protocol.seed)
+            print(
+                f"test ({args.test_split}, {result.episodes} episodes, deterministic): "
+                f"accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
+            )
+    print_written([path])
+    return path
+
+
+def main(argv: list[str] | None = None, agent: str = "sac_loop") -> int:
+    """``glimpse-env train AGENT``."""
+    return run_command(f"glimpse-env train {agent}", Args, argv, partial(train_and_save, agent))
+
+
+def __getattr__(name: str) -> Any:
+    """``main_AGENT`` for every agent of :data:`LOOP_AGENTS` (what the plugins name)."""
+    if name.startswith("main_") and name[len("main_") :] in LOOP_AGENTS:
+        return partial(main, agent=name[len("main_") :])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
