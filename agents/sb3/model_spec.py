@@ -44,7 +44,7 @@ SCALAR_ATTRIBUTES = (
     "vf_coef", "max_grad_norm", "normalize_advantage", "use_sde", "sde_sample_freq",
     "buffer_size", "learning_starts", "tau", "gradient_steps", "target_update_interval",
     "exploration_rate", "exploration_initial_eps", "exploration_final_eps",
-    "exploration_fraction", "num_timesteps",
+    "exploration_fraction", "num_timesteps", "target_entropy",
 )  # fmt: skip
 """Hyperparameters kept when they are plain numbers (a schedule is kept as its current value)."""
 
