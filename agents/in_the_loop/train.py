@@ -153,9 +153,7 @@ def train_loop(
     curve.finish(model.num_timesteps)
     metadata = metadata_for(agent, spec.kind, venv, model, env_id, env_kwargs)
     venv.close()
-    return LoopRun(
-        model, metadata, venv.classifier, curve, int(model.num_timesteps), train_time
-    )
+    return LoopRun(model, metadata, venv.classifier, curve, int(model.num_timesteps), train_time)
 
 
 def default_path(agent: str, args: Args) -> str:
