@@ -1,8 +1,9 @@
 """Adam with the run's learning-rate rule: batch scaling, per-step warm-up, per-epoch schedule.
 
 - Scaling: ``lr = learning_rate * (batch_size / lr_reference_batch)`` (``linear``, Goyal et al.
-  2017) or its square root (``sqrt``, for Adam), so a larger batch keeps the sample efficiency
-  of the reference batch; ``none`` leaves ``learning_rate`` as given.
+  2017) or its square root (``sqrt``, the rule often used with Adam), the usual ways to keep a
+  larger batch about as sample-efficient as the reference one (which suits RAM is for the
+  large-batch runs to measure); ``none`` leaves ``learning_rate`` as given.
 - Warm-up: for the first ``lr_warmup`` gradient steps the step's learning rate is the
   schedule's times ``(step + 1) / lr_warmup``. It depends only on the global step number, so a
   resumed run warms up exactly as an uninterrupted one.
@@ -66,6 +67,14 @@ class Optimization:
         """One gradient step on ``loss`` (a scalar); ``global_step`` counts from 0 over the run."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.apply(global_step)
+
+    def apply(self, global_step: int) -> None:
+        """The step on the gradients already in the parameters: clipping, warm-up, Adam.
+
+        Runs trained together (:mod:`agents.ram.multirun`) call one backward for all, then
+        each run's ``apply``.
+        """
         if self.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.parameters, self.max_grad_norm)
         if global_step >= self.warmup:
