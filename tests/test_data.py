@@ -316,3 +316,12 @@ def test_the_env_refuses_bad_own_data_at_construction():
     mixed = [(np.zeros((8, 8), np.uint8), 0), (np.zeros((8, 9), np.uint8), 1)]
     with pytest.raises(ValueError, match="all images must have one size"):
         gym.make("GlimpseEnv-v0", dataset=mixed)
+
+
+def test_the_own_dataset_example_runs(capsys):
+    import runpy
+    from pathlib import Path
+
+    runpy.run_path(str(Path(__file__).parents[1] / "examples" / "own_dataset.py"))
+    out = capsys.readouterr().out
+    assert "ImageFolder: 60 images" in out and "converted: (60, 1, 32, 32)" in out
