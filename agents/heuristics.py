@@ -100,7 +100,8 @@ class RandomPolicy(HeuristicPolicy):
     """Looks at uniformly random locations in [-1, 1]^2 (also when ``deterministic``).
 
     Args:
-        num_classes, early_stop: see :class:`HeuristicPolicy`.
+        num_classes: see :class:`HeuristicPolicy`.
+        early_stop: see :class:`HeuristicPolicy`.
         seed: seed of the policy's own random generator.
     """
 
@@ -133,7 +134,8 @@ class FixedScanPolicy(HeuristicPolicy):
 
     Args:
         scan: ``(x, y)`` locations in [-1, 1]^2.
-        num_classes, early_stop: see :class:`HeuristicPolicy`.
+        num_classes: see :class:`HeuristicPolicy`.
+        early_stop: see :class:`HeuristicPolicy`.
     """
 
     def __init__(
@@ -160,7 +162,9 @@ class ChancePolicy(RandomPolicy):
     """Random locations and a uniformly random guess: the chance level (accuracy about 1/n).
 
     Args:
-        num_classes, early_stop, seed: see :class:`RandomPolicy` (one generator for both).
+        num_classes: see :class:`RandomPolicy`.
+        early_stop: see :class:`RandomPolicy`.
+        seed: see :class:`RandomPolicy` (one generator for both).
     """
 
     def predict(

@@ -42,7 +42,8 @@ class EIGAgent:
         device: where it runs.
         num_samples: ``P``, latent samples per lookahead (the paper's 20).
         seed: seed of the lookahead's samples (the same seed, the same choices).
-        env_id, env_kwargs: the env it was trained on (informative).
+        env_id: the env it was trained on (informative).
+        env_kwargs: that env's kwargs (informative).
 
     Attributes:
         eig_map: ``(G, G)`` (``(B, G, G)`` for a batch) float32, the EIG of every cell computed

@@ -246,7 +246,8 @@ def plot_curves(
     Args:
         path: the PNG to write.
         series: label -> ``(mean (K,), spread (K,) or None)``; the band is ``mean +- spread``.
-        ylabel, title: the axis label and the title.
+        ylabel: the axis label.
+        title: the title.
         start: glimpse index of the first point (0 for curves that start with ``H_0``).
     """
     import matplotlib

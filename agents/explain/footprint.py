@@ -38,7 +38,9 @@ def footprint_masks(
     Args:
         locations: ``(B, T, 2)`` glimpse centres ``(x, y)`` in ``[-1, 1]``, in the order seen.
         size: the image's ``(H, W)``.
-        patch_size, num_scales, scale_factor: the sensor's ``P``, ``S``, ``k``.
+        patch_size: the sensor's ``P``.
+        num_scales: its ``S``.
+        scale_factor: its ``k``.
         cumulative: mask ``t`` is the union of glimpses ``1..t`` (what was seen so far); False:
             glimpse ``t`` alone.
 

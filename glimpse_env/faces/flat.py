@@ -52,7 +52,8 @@ def discrete_env(stride: int | None = None, confidence: float = 10.0, **kwargs: 
     """A :class:`GlimpseEnv` with a flat Box observation and a Discrete action.
 
     Args:
-        stride, confidence: see :class:`~glimpse_env.faces.wrappers.DiscreteAction`.
+        stride: see :class:`~glimpse_env.faces.wrappers.DiscreteAction`.
+        confidence: see :class:`~glimpse_env.faces.wrappers.DiscreteAction`.
         **kwargs: the :class:`GlimpseEnv`'s (config fields and ``render_mode``).
     """
     return FlattenObservation(DiscreteAction(GlimpseEnv(**kwargs), stride, confidence))

@@ -239,7 +239,8 @@ def draw_text(
     Args:
         frame: ``(H, W, 3)`` uint8, drawn on in place.
         text: the string (lower case drawn as upper case; unknown characters as ``?``).
-        top, left: pixel position of the first glyph's top-left corner.
+        top: pixel row of the first glyph's top-left corner.
+        left: its pixel column.
         color: RGB of the glyphs.
         scale: integer enlargement of the 5x7 font.
         background: if given, a box of this colour is painted behind the text first.

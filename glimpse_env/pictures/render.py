@@ -104,8 +104,9 @@ class FrameSpec:
 
     Attributes:
         canvas_shape: ``(C, H, W)`` of the image the agent looks at.
-        patch_size: ``P``; num_scales: ``S``; scale_factor: ``k`` (see
-        :mod:`glimpse_env.core.sensor`).
+        patch_size: ``P`` (see :mod:`glimpse_env.core.sensor`).
+        num_scales: ``S``.
+        scale_factor: ``k``.
         classes: class names, index = label.
         num_glimpses: ``T``.
         title: shown in the title band (the dataset and split).
