@@ -86,7 +86,8 @@ class ObservationForm:
         glimpse_shape: ``(S*C, P, P)``.
         feature_key: the Dict key of the features (``"belief"``, ...).
         feature_size: F.
-        low, high: the features' bounds.
+        low: the features' lower bound.
+        high: their upper bound.
     """
 
     def __init__(
