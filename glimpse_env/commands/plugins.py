@@ -257,21 +257,24 @@ class _Registry:
                 try:
                     plugin = point.load()
                 except Exception as err:  # a broken plugin must not break the command line
-                    _skip(where, f"cannot be loaded ({type(err).__name__}: {err})")
+                    _skip(where, f"it cannot be loaded ({type(err).__name__}: {err})")
                     continue
                 if not isinstance(plugin, kind):
-                    _skip(where, f"names {plugin!r:.40}, not a {__name__}.{kind.__name__}")
+                    _skip(where, f"it names {plugin!r:.40}, not a {__name__}.{kind.__name__}")
                 elif plugin.name != point.name:
-                    _skip(where, f"names the {kind.__name__.lower()} {plugin.name!r}")
+                    _skip(
+                        where,
+                        f"it names the {kind.__name__.lower()} {plugin.name!r} (names must match)",
+                    )
                 elif plugin.name in table:
                     taken = self.origin.get((kind.__name__, plugin.name), "glimpse_env")
-                    _skip(where, f"{plugin.name!r} is taken by {taken}")
+                    _skip(where, f"the name {plugin.name!r} is taken by {taken}")
                 else:
                     self.add(plugin, where)
 
 
 def _skip(where: str, why: str) -> None:
-    warnings.warn(f"glimpse-env: skipped the {where}: it {why}", PluginWarning, stacklevel=5)
+    warnings.warn(f"glimpse-env: skipped the {where}: {why}", PluginWarning, stacklevel=5)
 
 
 _REGISTRY = _Registry()
