@@ -4,6 +4,8 @@
   dataclasses each trainer's ``Args`` extends;
 - :mod:`~agents.harness.loop`: :func:`fit`, the epoch loop, and the :class:`Trainer` protocol a
   trainer implements (model, loss, tests);
+- :mod:`~agents.harness.budget`: :class:`StepArgs` and :func:`train_save_test` for trainers with
+  a budget of env steps whose algorithm owns its loop (the SB3 family);
 - :mod:`~agents.harness.optimization`: Adam with batch scaling, warm-up and the schedule;
 - :mod:`~agents.harness.resume`, :mod:`~agents.harness.metrics`: exact resume, metrics files;
 - :mod:`~agents.harness.envs`, :mod:`~agents.harness.threads`, :mod:`~agents.harness.command`:

@@ -26,42 +26,29 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
 
-from agents.evaluation import EvalProtocol, evaluate_policy, make_core
-from agents.harness import EnvArgs, print_written, run_command, torch_threads
+from agents.harness import run_command
+from agents.harness.budget import StepArgs, train_save_test
 from agents.learning_curve import LearningCurve
 from agents.sb3.algos import ALGOS, AlgoSpec
 from agents.sb3.metadata import SB3Metadata
 from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
-from glimpse_env.commands.cli_args import parse_json_object
 from glimpse_env.faces.sb3 import make_sb3_vec_env
 
 __all__ = ["Args", "SB3Run", "main", "make_training_env", "train_and_save", "train_sb3"]
 
 
 @dataclass(kw_only=True)
-class Args(EnvArgs):
+class Args(StepArgs):
     """Train a Stable-Baselines3 algorithm on a glimpse env and save it as SB3's zip."""
 
-    seed: int = 0
-    """Seed of the model, the images, the canvases and the initial locations."""
     device: str = "cpu"
     """torch device of the networks (the env core stays on the CPU)."""
-    steps: int = 200_000
-    """Environment steps to train for, summed over the parallel envs."""
-    num_envs: int | None = None
-    """Episodes stepped as one batch (default: the algorithm's, 16)."""
     action: Literal["flat", "discrete"] | None = None
     """Action form: 'flat' Box or 'discrete' grid x class (default: the algorithm's)."""
     frame_stack: bool | None = None
     """Stack the episode's glimpses for a memoryless policy (default: the algorithm's)."""
-    hyperparams: str | None = None
-    """Hyperparameters over the algorithm's defaults, as JSON, e.g. '{"learning_rate": 1e-3}'."""
-    eval_episodes: int | None = None
-    """Test images evaluated at the end (default: all of --test-split; 0: skip)."""
     out: str | None = None
     """The model file; default runs/sb3/ALGO_ENV_seedSEED.zip."""
-    verbose: bool = True
-    """Print training accuracy and return as they come."""
 
 
 def make_training_env(
@@ -188,28 +175,17 @@ def train_and_save(algo: str, args: Args) -> Path:
 
     The env id, ``--env-kwargs`` and ``--hyperparams`` are checked before anything starts.
     """
-    args.resolve_env_kwargs()  # an unknown id or bad JSON: ValueError before anything starts
-    env_kwargs = args.env_overrides()
-    hyperparams = parse_json_object(args.hyperparams, "--hyperparams")
-    with torch_threads(args.threads):
-        print(f"training {algo} on {args.env} for {args.steps} env steps (seed {args.seed})")
-        run = train_sb3(
+
+    def train(env_kwargs: dict[str, Any], hyperparams: dict[str, Any]) -> SB3Run:
+        return train_sb3(
             algo, args.env, args.steps, args.seed, env_kwargs, hyperparams, args.num_envs,
             args.action, args.frame_stack, args.device, verbose=args.verbose,
         )  # fmt: skip
-        path = save_model(run.model, args.out or default_path(algo, args), run.metadata)
-        rate = run.env_steps / max(run.train_time_s, 1e-9)
-        print(f"trained {run.env_steps} env steps in {run.train_time_s:.1f} s ({rate:.0f} steps/s)")
-        if args.eval_episodes != 0:
-            protocol = EvalProtocol(split=args.test_split, episodes=args.eval_episodes)
-            core = make_core(args.env, **protocol.env_kwargs(env_kwargs))
-            result = evaluate_policy(run.policy, core, protocol.episodes, protocol.seed)
-            print(
-                f"test ({args.test_split}, {result.episodes} episodes, deterministic): "
-                f"accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
-            )
-    print_written([path])
-    return path
+
+    def save(run: SB3Run, path: str) -> Path:
+        return save_model(run.model, path, run.metadata)
+
+    return train_save_test(args, algo, train, save, default_path(algo, args))
 
 
 def default_path(algo: str, args: Args) -> str:
