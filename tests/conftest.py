@@ -117,6 +117,36 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+STRIP_WIDTH = 6
+"""Columns of the class strip in :func:`strip_root`'s images."""
+
+
+def strip_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 28x28 uint8 images whose class (0 or 1) is visible in one place only.
+
+    Mid-gray noise (128 +- 30) everywhere, except a strip of :data:`STRIP_WIDTH` columns along
+    the left edge: black (class 0) or white (class 1), +- 30 of noise. Labels alternate.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = 128 + rng.uniform(-30, 30, (n, 28, 28))
+    strip = np.where(labels == 1, 255, 0)[:, None, None]
+    images[:, :, :STRIP_WIDTH] = strip + rng.uniform(-30, 30, (n, 28, STRIP_WIDTH))
+    return images.clip(0, 255).round().astype(np.uint8), labels
+
+
+@pytest.fixture(scope="session")
+def strip_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root whose MNIST files (split ``train``: 960, ``test``: 512) are
+    :func:`strip_images`: the class is visible in one place only, easy once seen."""
+    root = tmp_path_factory.mktemp("strip")
+    for prefix, n, seed in (("train", 960, 0), ("t10k", 512, 1)):
+        images, labels = strip_images(n, seed)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return root
+
+
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data root with 20 train + 10 test images of every dataset, in each real file format."""
