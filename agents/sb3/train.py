@@ -34,7 +34,16 @@ from agents.sb3.metadata import SB3Metadata
 from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
 from glimpse_env.faces.sb3 import make_sb3_vec_env
 
-__all__ = ["Args", "SB3Run", "main", "make_training_env", "train_and_save", "train_sb3"]
+__all__ = [
+    "Args",
+    "SB3Run",
+    "learn_with_curve",
+    "main",
+    "make_training_env",
+    "train_and_save",
+    "train_sb3",
+    "whole_rollouts",
+]
 
 
 @dataclass(kw_only=True)
@@ -102,6 +111,28 @@ class CurveCallback(BaseCallback):
         return True
 
 
+def whole_rollouts(model: BaseAlgorithm, steps: int) -> int:
+    """``steps`` rounded down to whole rollouts (``n_steps * num_envs``, at least one) for an
+    on-policy algorithm, which trains on whole rollouts; ``steps`` for the others."""
+    if not isinstance(model, OnPolicyAlgorithm):
+        return steps
+    rollout = model.n_steps * model.n_envs
+    return max(rollout, steps // rollout * rollout)
+
+
+def learn_with_curve(
+    model: BaseAlgorithm, steps: int, curve_points: int = 50, verbose: bool = False, **learn: Any
+) -> tuple[LearningCurve, float]:
+    """``model.learn(steps, **learn)`` with a learning curve of about ``curve_points`` points of
+    its training episodes; ``(curve, wall time of learn in seconds)``."""
+    curve = LearningCurve(interval=max(steps // curve_points, 1))
+    started = time.perf_counter()
+    model.learn(steps, callback=CurveCallback(curve, verbose), **learn)
+    train_time = time.perf_counter() - started
+    curve.finish(model.num_timesteps)
+    return curve, train_time
+
+
 @dataclass
 class SB3Run:
     """The outcome of :func:`train_sb3`.
@@ -157,14 +188,7 @@ def train_sb3(
         verbose=0,
         **{**spec.hyperparams, **(hyperparams or {})},
     )
-    if isinstance(model, OnPolicyAlgorithm):
-        rollout = model.n_steps * venv.num_envs
-        steps = max(rollout, steps // rollout * rollout)
-    curve = LearningCurve(interval=max(steps // curve_points, 1))
-    started = time.perf_counter()
-    model.learn(steps, callback=CurveCallback(curve, verbose))
-    train_time = time.perf_counter() - started
-    curve.finish(model.num_timesteps)
+    curve, train_time = learn_with_curve(model, whole_rollouts(model, steps), curve_points, verbose)
     metadata = metadata_from_venv(algo, venv, env_id, env_kwargs)
     venv.close()
     return SB3Run(model, metadata, curve, int(model.num_timesteps), train_time)
