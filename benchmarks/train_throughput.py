@@ -7,9 +7,9 @@ are played and how many are played at once:
   every glimpse cut by a Python loop over the batch
   (:func:`glimpse_env.core.sensor.reference_glimpses`: crop each image, then average-pool each
   scale), the reward computed at the end; batch 128.
-- today's trainer: :func:`agents.ram.rollout.rollout` on the env's batched core
-  (``core.reset`` + ``core.step``: a summed-area table once per episode, each glimpse a few
-  gathers), one model; batch 128.
+- old trainer: what ``glimpse-env train ram`` ran before the stacked rollout:
+  :func:`agents.ram.rollout.rollout` on the env's batched core (``core.reset`` + ``core.step``:
+  a summed-area table once per episode, each glimpse a few gathers), one model; batch 128.
 - stacked trainer: :func:`agents.ram.stacked_rollout.stacked_rollout` with a
   :class:`~agents.ram.stacked.StackedRAM`: no host synchronisation inside an episode, fused
   matmuls, the class logits, baselines and rewards of all steps at once; at batch 128, at a
@@ -89,8 +89,8 @@ def reference_trainer(core: GlimpseCore, config: RAMConfig, batch: int) -> Train
     return single_trainer(core, config, batch, lambda m, i, g: reference_rollout(m, core, i, g))
 
 
-def todays_trainer(core: GlimpseCore, config: RAMConfig, batch: int) -> Trainer:
-    """Today's trainer: :func:`rollout` through ``core.reset`` + ``core.step``."""
+def old_trainer(core: GlimpseCore, config: RAMConfig, batch: int) -> Trainer:
+    """The trainer before the stacked one: :func:`rollout` via ``core.reset`` + ``core.step``."""
     return single_trainer(
         core, config, batch, lambda m, i, g: rollout(m, core, core.reset(g, index=i), g)
     )
@@ -119,13 +119,13 @@ def single_trainer(
 
 
 def stacked_trainer(core: GlimpseCore, config: RAMConfig, batch: int, runs: int) -> Trainer:
-    """The stacked trainer: ``runs`` models (seeds) at ``batch`` images each per step."""
-    singles = []
+    """The stacked trainer: ``runs`` models (seeds) at ``batch`` images each per step, one
+    backward for all, each model its own Adam (as ``glimpse-env train ram --seeds``)."""
+    models = []
     for seed in range(runs):
         torch.manual_seed(seed)
-        singles.append(RecurrentAttentionModel(config))
-    model = StackedRAM.from_models(singles).to(core.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        models.append(RecurrentAttentionModel(config).to(core.device))
+    optimizers = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in models]
     gens = [torch.Generator(device=core.device).manual_seed(seed) for seed in range(runs)]
     cores = [core] * runs
 
@@ -133,10 +133,12 @@ def stacked_trainer(core: GlimpseCore, config: RAMConfig, batch: int, runs: int)
         index = torch.randint(
             0, core.num_images, (runs, batch), generator=gens[0], device=core.device
         )
-        loss = hybrid_loss(stacked_rollout(model, cores, index, gens)).total.sum()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        episodes = stacked_rollout(StackedRAM(models), cores, index, gens)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        hybrid_loss(episodes).total.sum().backward()
+        for optimizer in optimizers:
+            optimizer.step()
         return batch * runs
 
     return train_step
@@ -189,7 +191,7 @@ def main() -> None:
         f"{hardware}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{args.clock} clock, best of {args.repeats} x {args.seconds:g} s\n"
     )
-    print("| configuration | trainer | runs x batch | images/s | vs reference | vs today's |")
+    print("| configuration | trainer | runs x batch | images/s | vs reference | vs old trainer |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
     small, large, runs = args.batch_size, args.large_batch, args.runs
     for name, env_id in CONFIGS.items():
@@ -202,7 +204,7 @@ def main() -> None:
         config = RAMConfig(glimpse_shape=core.glimpse_shape, num_classes=core.num_classes)
         rows = [  # (trainer, runs, batch, how to make it)
             ("reference loop", 1, small, partial(reference_trainer, cpu_core, config, small)),
-            ("today's trainer", 1, small, partial(todays_trainer, core, config, small)),
+            ("old trainer", 1, small, partial(old_trainer, core, config, small)),
             ("stacked", 1, small, partial(stacked_trainer, core, config, small, 1)),
             ("stacked", 1, large, partial(stacked_trainer, core, config, large, 1)),
             ("stacked", runs, small, partial(stacked_trainer, core, config, small, runs)),
@@ -213,11 +215,11 @@ def main() -> None:
             for i, (trainer, _, _, make) in enumerate(rows):
                 on = torch.device("cpu") if trainer == "reference loop" else device
                 rates[i] = max(rates[i], images_per_second(make(), args.seconds, clock, on))
-        reference, today = rates[0], rates[1]
+        reference, old = rates[0], rates[1]
         for (trainer, num_runs, batch, _), rate in zip(rows, rates, strict=True):
             print(
                 f"| {name} | {trainer} | {num_runs} x {batch} | {rate:,.0f} | "
-                f"{rate / reference:.1f}x | {rate / today:.2f}x |"
+                f"{rate / reference:.1f}x | {rate / old:.2f}x |"
             )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import hybrid_loss, rollout
-from agents.ram.stacked import StackedRAM, parameter_slots, stack_state_dicts
+from agents.ram.stacked import StackedRAM
 from agents.ram.stacked_rollout import check_cores, segments_of, stacked_rollout
 from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.core.config import GlimpseConfig
@@ -31,19 +33,11 @@ def models(config: RAMConfig, seeds) -> list[RecurrentAttentionModel]:
     return out
 
 
-@pytest.mark.parametrize("core", ["rnn", "lstm"])
-def test_state_dicts_round_trip_through_the_stack(core):
-    config = RAMConfig(core=core, **SIZES)
-    singles = models(config, [3, 4, 5])
-    assert list(parameter_slots(config)) == [n for n, _ in singles[0].named_parameters()]
-    stacked = StackedRAM.from_models(singles)
-    for run, single in enumerate(singles):
-        restored = stacked.run_state_dict(run)
-        assert all(torch.equal(restored[k], v) for k, v in single.state_dict().items())
-        assert all(v.is_contiguous() for v in restored.values())
-    # any per-parameter tensors (Adam's moments) stack the same way
-    grads = stack_state_dicts(config, [dict(s.named_parameters()) for s in singles])
-    assert all(torch.equal(grads[n], p) for n, p in stacked.named_parameters())
+def test_models_of_other_configs_are_not_stacked():
+    with pytest.raises(ValueError, match="one RAMConfig"):
+        StackedRAM(
+            [RecurrentAttentionModel(RAMConfig(**SIZES)), RecurrentAttentionModel(RAMConfig())]
+        )
 
 
 def cores_under_test() -> dict[str, list[GlimpseCore]]:
@@ -67,7 +61,8 @@ def test_each_stacked_run_plays_and_learns_as_it_would_alone(case, core_kind):
     cores = cores_under_test()[case]
     config = RAMConfig(glimpse_shape=cores[0].glimpse_shape, core=core_kind, **SIZES)
     singles = models(config, [0, 1, 2])
-    stacked = StackedRAM.from_models(singles)
+    copies = [copy.deepcopy(m) for m in singles]
+    stacked = StackedRAM(copies)
     index = torch.stack([torch.randperm(40, generator=torch.Generator().manual_seed(r))[:8]
                          for r in range(3)])  # fmt: skip
     generators = [torch.Generator().manual_seed(10 + r) for r in range(3)]
@@ -86,18 +81,17 @@ def test_each_stacked_run_plays_and_learns_as_it_would_alone(case, core_kind):
         single_losses = hybrid_loss(alone)
         torch.testing.assert_close(losses.total[run], single_losses.total, rtol=1e-5, atol=1e-6)
         single_losses.total.backward()
-        expected = stack_state_dicts(config, [{n: p.grad for n, p in single.named_parameters()}])
-        for name, parameter in stacked.named_parameters():
-            torch.testing.assert_close(
-                parameter.grad[run], expected[name][0], rtol=1e-4, atol=1e-6, msg=name
-            )
+        for (name, expected), got in zip(
+            single.named_parameters(), copies[run].parameters(), strict=True
+        ):
+            torch.testing.assert_close(got.grad, expected.grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_deterministic_rollout_sends_the_mean_locations():
     cores = cores_under_test()["plain"]
     config = RAMConfig(glimpse_shape=cores[0].glimpse_shape, **SIZES)
     singles = models(config, [0, 1, 2])
-    stacked = StackedRAM.from_models(singles)
+    stacked = StackedRAM(singles)
     index = torch.arange(24).view(3, 8)
     with torch.no_grad():
         together = stacked_rollout(
@@ -115,7 +109,7 @@ def test_the_stacked_rollout_never_reads_a_tensor_on_the_host(monkeypatch):
     without waiting for the device."""
     cores = cores_under_test()["two envs"]
     config = RAMConfig(glimpse_shape=cores[0].glimpse_shape, **SIZES)
-    stacked = StackedRAM.from_models(models(config, [0, 1, 2]))
+    stacked = StackedRAM(models(config, [0, 1, 2]))
     index = torch.arange(24).view(3, 8)
     generators = [torch.Generator().manual_seed(r) for r in range(3)]
 

@@ -141,6 +141,7 @@ def stacked_rollout(
         gives per-run losses of it.
     """
     runs, batch = index.shape
+    check_cores(cores)
     if runs != model.num_runs or len(cores) != runs or len(generators) != runs:
         raise ValueError(
             f"{model.num_runs} stacked runs need {model.num_runs} rows of index, cores and "
@@ -166,7 +167,7 @@ def stacked_rollout(
 
     location = torch.stack(locations)
     glimpse = sense(location)
-    weights = model.step_weights()
+    weights = model.weights()
     hidden = None
     states, log_probs, trail = [], [], [location]
     for t in range(num_steps):
@@ -174,7 +175,7 @@ def stacked_rollout(
         states.append(hidden[0])
         if t == num_steps - 1:
             break
-        mean = model.location_mean(hidden[0])
+        mean = model.location_mean(weights, hidden[0])
         if deterministic:
             location = mean.detach()
         else:
@@ -187,7 +188,7 @@ def stacked_rollout(
         glimpse = sense(location)
 
     h = torch.stack(states, 1)  # (R, T, B, H)
-    logits, baselines = model.heads(h.flatten(1, 2))
+    logits, baselines = model.heads(weights, h.flatten(1, 2))
     logits = logits.view(runs, num_steps, batch, -1)
     baselines = baselines.view(runs, num_steps, batch)[:, :-1]
     rewards = torch.cat(

@@ -11,12 +11,24 @@ hybrid loss (:func:`agents.ram.rollout.hybrid_loss`). What is RAM's own is here
 TensorBoard scalars under ``--out``; ``--resume`` continues from ``last.pt`` and ends with
 exactly the weights of an uninterrupted run (same seed, CPU); at the end the test split,
 ``results.json`` and the paths written.
+
+Several runs train at once in one process with ``--seeds 1,2`` and/or several ``--env`` ids
+(``--env GlimpseEnv-translated60-v0,GlimpseEnv-cluttered60-v0``): run ``N`` of an env writes to
+``OUT/seedN`` (``OUT/ENV/seedN`` with several envs), each exactly as it would train alone
+(:mod:`agents.ram.multirun`); runs whose models have the same shapes share every matmul
+(:func:`joint_train_batch`). Episodes are played by
+:func:`agents.ram.stacked_rollout.stacked_rollout`, which never waits for the device inside
+an episode.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -26,16 +38,26 @@ from agents.harness.args import config_from_args
 from agents.ram.checkpoint import CHECKPOINTS
 from agents.ram.evaluate import EvalResult, evaluate
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
-from agents.ram.rollout import hybrid_loss, rollout
+from agents.ram.multirun import fit_runs
+from agents.ram.rollout import hybrid_loss
+from agents.ram.stacked import StackedRAM
+from agents.ram.stacked_rollout import stacked_rollout
 from glimpse_env.commands.cli_args import parse_json_object
+from glimpse_env.core.batched import GlimpseCore
 
-__all__ = ["Args", "RAMTrainer", "main", "train"]
+__all__ = ["Args", "RAMTrainer", "joint_train_batch", "main", "run_args", "train"]
 
 
 @dataclass(kw_only=True)
 class Args(TrainArgs):
     """Train RAM (Mnih et al. 2014) on a glimpse env with the hybrid supervised + REINFORCE loss."""
 
+    env: str = "GlimpseEnv-v0"
+    """The env id (GlimpseEnv-v0, GlimpseEnv-translated60-v0, GlimpseEnv-cluttered60-v0, ...);
+    several, comma-separated, train together (each in OUT/ENV/seedN)."""
+    seeds: str | None = None
+    """Train several seeds together in one process, e.g. '1,2' (run N in OUT/seedN); default:
+    --seed alone, in OUT."""
     epochs: int = 200
     """Passes over the training split."""
     out: str | None = "runs/ram"
@@ -106,14 +128,23 @@ class RAMTrainer(BaseTrainer):
     run_control = ("mc_samples",)
     checkpoints = CHECKPOINTS
 
-    def __init__(self, args: Args) -> None:
+    def __init__(self, args: Args, cores: dict[str, GlimpseCore] | None = None) -> None:
+        """``cores``: a cache shared by runs trained together (runs of one env step one core)."""
         self.args = args
         self.kwargs = training_env_kwargs(args)
-        self.core = make_core(self.kwargs)
-        self.test_core = make_test_core({**self.kwargs, "split": args.test_split})
+        cores = {} if cores is None else cores
+
+        def core(kwargs: dict[str, Any], test: bool) -> GlimpseCore:
+            key = json.dumps([kwargs, test], sort_keys=True, default=repr)
+            if key not in cores:
+                cores[key] = make_test_core(kwargs) if test else make_core(kwargs)
+            return cores[key]
+
+        self.core = core(self.kwargs, test=False)
+        self.test_core = core({**self.kwargs, "split": args.test_split}, test=True)
         self.val_core = None
         if args.val_split:
-            self.val_core = make_test_core({**self.kwargs, "split": args.val_split})
+            self.val_core = core({**self.kwargs, "split": args.val_split}, test=True)
         self.best_metric = "val_accuracy" if self.val_core is not None else "train_accuracy"
         self.num_images = self.core.num_images
         torch.manual_seed(args.seed)
@@ -126,17 +157,8 @@ class RAMTrainer(BaseTrainer):
     def train_batch(
         self, index: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # Play one batch of episodes on the env's core; the loss is the hybrid loss.
-        state = self.core.reset(generator, index=index)
-        episodes = rollout(self.model, self.core, state, generator)
-        losses = hybrid_loss(episodes, self.args.reinforce_weight)
-        with torch.no_grad():
-            correct = (episodes.logits[-1].argmax(-1) == episodes.label).sum()
-            parts = (losses.total, losses.cross_entropy, losses.reinforce, losses.baseline)
-            sums = torch.stack(
-                [*(p.detach() * len(index) for p in parts), correct, episodes.rewards.sum()]
-            )
-        return losses.total, sums
+        losses, sums = joint_train_batch([self], [index], [generator])
+        return losses[0], sums[0]
 
     def evaluate(self, test: bool) -> dict[str, float]:
         cores = {"val_accuracy": self.val_core, "test_accuracy": self.test_core if test else None}
@@ -171,9 +193,106 @@ class RAMTrainer(BaseTrainer):
         }
 
 
+def joint_train_batch(
+    trainers: Sequence[RAMTrainer],
+    indexes: Sequence[torch.Tensor],
+    generators: Sequence[torch.Generator],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Play run ``r``'s images ``indexes[r]`` ``(B,)`` with ``generators[r]``, for every run.
+
+    Runs whose models share a config are stacked (:class:`~agents.ram.stacked.StackedRAM`) and
+    play one :func:`~agents.ram.stacked_rollout.stacked_rollout`; their losses are the hybrid
+    loss of each run's own episodes.
+
+    Returns:
+        ``(losses (R,), sums (R, 6))``: each run's loss, and its batch's sums of
+        :attr:`RAMTrainer.metrics` (detached).
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for r, trainer in enumerate(trainers):
+        core = trainer.core
+        key = (
+            trainer.config,
+            core.config.num_glimpses,
+            str(core.device),
+            trainer.args.reinforce_weight,
+        )
+        groups.setdefault(key, []).append(r)
+    losses: list[torch.Tensor] = [torch.empty(())] * len(trainers)
+    sums: list[torch.Tensor] = [torch.empty(())] * len(trainers)
+    for members in groups.values():
+        first_on_core: dict[int, int] = {}
+        for r in members:
+            first_on_core.setdefault(id(trainers[r].core), r)
+        members.sort(key=lambda r: first_on_core[id(trainers[r].core)])  # one core's runs adjacent
+        group = [trainers[r] for r in members]
+        episodes = stacked_rollout(
+            StackedRAM([t.model for t in group]),
+            [t.core for t in group],
+            torch.stack([indexes[r] for r in members]),
+            [generators[r] for r in members],
+        )
+        parts = hybrid_loss(episodes, group[0].args.reinforce_weight)
+        with torch.no_grad():
+            batch = episodes.label.shape[-1]
+            correct = (episodes.logits[-1].argmax(-1) == episodes.label).sum(-1)
+            group_sums = torch.stack(
+                [
+                    *(
+                        p.detach() * batch
+                        for p in (parts.total, parts.cross_entropy, parts.reinforce, parts.baseline)
+                    ),
+                    correct.to(parts.total.dtype),
+                    episodes.rewards.sum((0, 2)),
+                ],
+                1,
+            )
+        for i, r in enumerate(members):
+            losses[r], sums[r] = parts.total[i], group_sums[i]
+    return torch.stack(losses), torch.stack(sums)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``'1,2,3'`` -> ``[1, 2, 3]`` (ValueError naming --seeds)."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError as err:
+        raise ValueError(f"--seeds must be comma-separated ints, e.g. '1,2', got {text!r}") from err
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must not repeat a seed, got {text!r}")
+    return seeds
+
+
+def run_args(args: Args) -> list[Args]:
+    """One single-run ``Args`` per env and seed of ``args`` (``--env A,B --seeds 1,2``), each
+    with its own output folder: ``OUT/seedN``, or ``OUT/ENV/seedN`` for several envs."""
+    envs = args.env.split(",")
+    if len(set(envs)) != len(envs):
+        raise ValueError(f"--env must not repeat an id, got {args.env!r}")
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+
+    def out(env: str, seed: int) -> str | None:
+        if args.out is None:
+            return None
+        folder = Path(args.out) / env if len(envs) > 1 else Path(args.out)
+        return str(folder / f"seed{seed}")
+
+    return [
+        replace(args, env=env, seed=seed, seeds=None, out=out(env, seed))
+        for env in envs
+        for seed in seeds
+    ]
+
+
 def train(args: Args) -> dict[str, Any]:
-    """Run the training described by ``args``; returns the final test results (also in JSON)."""
-    return fit(args, RAMTrainer)
+    """Run the training described by ``args``; returns the final test results (also in JSON).
+
+    Several runs (``--seeds``, several ``--env`` ids) return ``{"runs": [results, ...]}``.
+    """
+    if args.seeds is None and "," not in args.env:
+        return fit(args, RAMTrainer)
+    summaries = fit_runs(run_args(args), partial(RAMTrainer, cores={}), joint_train_batch)
+    return {"runs": summaries}
 
 
 def main(argv: list[str] | None = None) -> int:
