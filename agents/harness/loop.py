@@ -163,6 +163,27 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _resume(
+    args: TrainArgs,
+    trainer: Trainer,
+    optimization: Optimization,
+    generator: torch.Generator,
+    last: Path,
+) -> RunState:
+    """Restore the run in ``last`` (weights, optimiser, schedule, RNGs); a fresh state if none."""
+    if not last.is_file():
+        print(f"--resume: no {last} yet, starting afresh")
+        return RunState()
+    saved = trainer.checkpoints.load(last, device="cpu")  # RNG states must stay on the CPU
+    check_resumable(saved.get("args", {}), args, last, (*RUN_CONTROL, *trainer.run_control))
+    state = RunState.from_checkpoint(saved, last)
+    trainer.model.load_state_dict(saved["model"])
+    optimization.load_state_dict(saved)
+    restore_rng(saved["rng"], generator)
+    print(f"resuming {last} after epoch {state.epoch}")
+    return state
+
+
 def fit(args: T, make_trainer: Callable[[T], Trainer]) -> dict[str, Any]:
     """Train ``make_trainer(args)`` as ``args`` says; returns the contents of ``results.json``.
 
@@ -183,19 +204,11 @@ def _fit(args: TrainArgs, trainer: Trainer) -> dict[str, Any]:
     device = torch.device(args.device)
     optimization = Optimization(trainer.parameters(), args)
     generator = torch.Generator(device=device).manual_seed(args.seed)
-    state = RunState()
     out = Path(args.out) if args.out is not None else None
     last, best = (out / "last.pt", out / "best.pt") if out is not None else (None, None)
-    if last is not None and args.resume and last.is_file():
-        saved = trainer.checkpoints.load(last, device="cpu")  # RNG states must stay on the CPU
-        check_resumable(saved.get("args", {}), args, last, (*RUN_CONTROL, *trainer.run_control))
-        state = RunState.from_checkpoint(saved, last)
-        trainer.model.load_state_dict(saved["model"])
-        optimization.load_state_dict(saved)
-        restore_rng(saved["rng"], generator)
-        print(f"resuming {last} after epoch {state.epoch}")
-    elif args.resume:
-        print(f"--resume: no {last} yet, starting afresh")
+    state = RunState()
+    if last is not None and args.resume:
+        state = _resume(args, trainer, optimization, generator, last)
 
     log = None
     columns = ["epoch", "learning_rate", *trainer.metrics, *trainer.eval_columns]
