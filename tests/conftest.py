@@ -18,7 +18,7 @@ import gzip
 import importlib
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "glimpse-env"))
 
 GLOBAL_REGISTRIES: tuple[tuple[str, str], ...] = (
     ("glimpse_env.core.rewards", "_REGISTRY"),
-    ("glimpse_env.commands.plugins", "_REGISTRY"),  # copy on write: restored by putting it back
+    ("glimpse_env.commands.plugins", "_REGISTRY"),
     ("agents.benchmark.registry", "AGENTS"),
     ("gymnasium.envs.registration", "registry"),
 )
-"""``(module, attribute)`` of every module-level registry that code or tests may change."""
+"""``(module, attribute)`` of every module-level registry that code or tests may change
+(``tests/test_registries.py`` checks that every ``register_*`` function's registry is here)."""
 
 REGISTERING_MODULES = ("glimpse_env", "agents.benchmark.registry")
 """Modules whose import fills a registry: imported before the first snapshot, so that restoring
@@ -67,11 +68,12 @@ def _registries() -> list[tuple[Any, str]]:
 
 
 def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, (dict, list, set)) else value
+    """A shallow copy of a registry (a dict, list, set or an object with ``copy()``)."""
+    return value.copy() if callable(getattr(value, "copy", None)) else value
 
 
 def _put_back(module: Any, attribute: str, saved: Any) -> None:
-    """Restore in place (others may hold a reference to the registry object itself)."""
+    """Restore in place where possible (others may hold a reference to the registry itself)."""
     current = getattr(module, attribute)
     if isinstance(saved, dict) and isinstance(current, dict):
         current.clear()
@@ -85,13 +87,23 @@ def _put_back(module: Any, attribute: str, saved: Any) -> None:
         setattr(module, attribute, saved)
 
 
+def snapshot_registries() -> Callable[[], None]:
+    """Copy every global registry now; the returned function puts the copies back."""
+    saved = [(module, name, _copy(getattr(module, name))) for module, name in _registries()]
+
+    def restore() -> None:
+        for module, attribute, value in saved:
+            _put_back(module, attribute, value)
+
+    return restore
+
+
 @pytest.fixture(autouse=True)
 def restore_registries() -> Iterator[None]:
     """Every global registry as it was before the test, whatever the test registered."""
-    saved = [(module, name, _copy(getattr(module, name))) for module, name in _registries()]
+    restore = snapshot_registries()
     yield
-    for module, attribute, value in saved:
-        _put_back(module, attribute, value)
+    restore()
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
