@@ -145,6 +145,7 @@ RAM = Agent(
     train="agents.ram.train:main",
     eval="agents.ram.evaluate:main",
     loader=PolicyLoader(is_ram_checkpoint, load_ram, ram_trained_on),
+    policies={"pretrained": "agents.ram.pretrained:pretrained_policy"},
 )
 CNN = Agent(
     "cnn", "baseline: a small CNN that sees the whole canvas", train="agents.ram.baselines:main_cnn"

@@ -1,6 +1,7 @@
 """RAMAgent: a trained RAM as a policy for a plain gymnasium loop (SB3's ``predict`` contract).
 
 >>> agent = RAMAgent.from_checkpoint("runs/ram/best.pt")  # doctest: +SKIP
+>>> agent = RAMAgent.from_pretrained("GlimpseEnv-cluttered60-v0")  # shipped  # doctest: +SKIP
 >>> obs, info = env.reset(seed=0)  # doctest: +SKIP
 >>> state, done = None, False  # doctest: +SKIP
 >>> while not done:  # doctest: +SKIP
@@ -65,6 +66,30 @@ class RAMAgent:
         data = load_checkpoint(path, device=device)
         model = load_model(data, device, source=str(path))
         return cls(model, device, data["env_id"], data["env_kwargs"])
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        env_id: str,
+        device: str | torch.device = "cpu",
+        directory: str | Path | None = None,
+    ) -> RAMAgent:
+        """The RAM shipped with the package for ``env_id`` (``agents/ram/pretrained/``).
+
+        ``agents.ram.pretrained.available()`` lists them with their documented test accuracy.
+
+        Args:
+            env_id: a registered id, e.g. ``"GlimpseEnv-cluttered60-v0"``.
+            device: where it runs.
+            directory: another folder of pretrained checkpoints (default: the package's).
+
+        Raises:
+            ValueError: none is shipped for ``env_id`` (the message lists the ids that have
+                one).
+        """
+        from agents.ram.pretrained import pretrained_path
+
+        return cls.from_checkpoint(pretrained_path(env_id, directory), device)
 
     @property
     def num_classes(self) -> int:
