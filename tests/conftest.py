@@ -129,7 +129,7 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-STRIP_WIDTH = 6
+STRIP_WIDTH = 4
 """Columns of the class strip in :func:`strip_root`'s images."""
 
 
