@@ -1,5 +1,5 @@
 """The CNN and MLP baselines learn: on an easy two-class task their test error falls far below
-chance (50%) in one short epoch. A baseline whose optimiser never steps, whose loss does not
+chance (50%) in two short epochs. A baseline whose optimiser never steps, whose loss does not
 reach the weights, or whose test reads the wrong labels stays near 50%."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ def test_baseline_error_falls_far_below_chance(kind, strip_root, tmp_path):
         data_root=str(strip_root),
         split="train",
         test_split="test",
-        epochs=1,
+        epochs=2,
+        learning_rate=3e-3,
         batch_size=64,
         hidden=32,
         seed=1,
