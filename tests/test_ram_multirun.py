@@ -108,6 +108,19 @@ def test_resume_of_runs_trained_together_is_exact(tmp_path, monkeypatch):
         torch.testing.assert_close(got[name], expected[name], rtol=1e-4, atol=1e-5)
 
 
+def test_each_run_gets_its_own_folder():
+    def outs(**changes) -> list[str]:
+        return [a.out for a in run_args(replace(Args(out="runs"), **changes))]
+
+    assert outs(seeds="1,2") == ["runs/seed1", "runs/seed2"]
+    both = "GlimpseEnv-v0,GlimpseEnv-cluttered60-v0"
+    assert outs(env=both) == ["runs/GlimpseEnv-v0/seed1", "runs/GlimpseEnv-cluttered60-v0/seed1"]
+    pattern = outs(env=both, seeds="1,2", out="runs/ram-{name}-seed{seed}")
+    assert pattern == [f"runs/ram-{n}-seed{s}" for n in ("v0", "cluttered60") for s in (1, 2)]
+    with pytest.raises(ValueError, match="a pattern may use"):
+        outs(seeds="1,2", out="runs/{run}")
+
+
 def test_cli_trains_seeds_together_and_refuses_bad_seeds(tmp_path, capsys):
     out = tmp_path / "runs"
     argv = ["train", "ram", "--env", "GlimpseEnv-v0", "--split", "test[:64]", "--epochs", "1"]

@@ -56,8 +56,8 @@ class Args(TrainArgs):
     """The env id (GlimpseEnv-v0, GlimpseEnv-translated60-v0, GlimpseEnv-cluttered60-v0, ...);
     several, comma-separated, train together (each in OUT/ENV/seedN)."""
     seeds: str | None = None
-    """Train several seeds together in one process, e.g. '1,2' (run N in OUT/seedN); default:
-    --seed alone, in OUT."""
+    """Train several seeds together in one process, e.g. '1,2' (run N in OUT/seedN, or OUT as a
+    pattern like 'runs/ram-{name}-seed{seed}'); default: --seed alone, in OUT."""
     epochs: int = 200
     """Passes over the training split."""
     out: str | None = "runs/ram"
@@ -263,9 +263,17 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def short_name(env_id: str) -> str:
+    """``GlimpseEnv-cluttered60-v0`` -> ``cluttered60``; ``GlimpseEnv-v0`` -> ``v0``."""
+    name = env_id.removeprefix("GlimpseEnv-")
+    return name if name == "v0" else name.removesuffix("-v0")
+
+
 def run_args(args: Args) -> list[Args]:
     """One single-run ``Args`` per env and seed of ``args`` (``--env A,B --seeds 1,2``), each
-    with its own output folder: ``OUT/seedN``, or ``OUT/ENV/seedN`` for several envs."""
+    with its own output folder: ``OUT/seedN``, or ``OUT/ENV/seedN`` for several envs; an
+    ``OUT`` with ``{env}``, ``{name}`` (short env name) or ``{seed}`` is that pattern filled in
+    (``runs/ram-{name}-seed{seed}``)."""
     envs = args.env.split(",")
     if len(set(envs)) != len(envs):
         raise ValueError(f"--env must not repeat an id, got {args.env!r}")
@@ -274,6 +282,13 @@ def run_args(args: Args) -> list[Args]:
     def out(env: str, seed: int) -> str | None:
         if args.out is None:
             return None
+        if "{" in args.out:
+            try:
+                return args.out.format(env=env, name=short_name(env), seed=seed)
+            except (KeyError, IndexError, ValueError) as err:
+                raise ValueError(
+                    f"--out {args.out!r}: a pattern may use {{env}}, {{name}} and {{seed}} ({err})"
+                ) from err
         folder = Path(args.out) / env if len(envs) > 1 else Path(args.out)
         return str(folder / f"seed{seed}")
 
@@ -290,6 +305,8 @@ def train(args: Args) -> dict[str, Any]:
     Several runs (``--seeds``, several ``--env`` ids) return ``{"runs": [results, ...]}``.
     """
     if args.seeds is None and "," not in args.env:
+        if args.out is not None and "{" in args.out:
+            args = run_args(args)[0]
         return fit(args, RAMTrainer)
     summaries = fit_runs(run_args(args), partial(RAMTrainer, cores={}), joint_train_batch)
     return {"runs": summaries}
