@@ -20,13 +20,9 @@ A trainer is any object with the attributes and methods of :class:`Trainer`;
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import torch
@@ -34,11 +30,9 @@ from torch import nn
 from tqdm import tqdm
 
 from agents.checkpoints import CheckpointFormat
-from agents.harness.args import RUN_CONTROL, TrainArgs
-from agents.harness.command import print_written
-from agents.harness.metrics import MetricsLog
+from agents.harness.args import TrainArgs
 from agents.harness.optimization import Optimization
-from agents.harness.resume import RunState, check_resumable, restore_rng, rng_state
+from agents.harness.run import end_epoch, finish, open_run, write_json
 from agents.harness.threads import torch_threads
 
 __all__ = ["BaseTrainer", "Trainer", "epoch_batches", "fit", "train_epoch"]
@@ -157,31 +151,7 @@ def train_epoch(
     return (sums / trainer.num_images).tolist()
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
-
-
-def _resume(
-    args: TrainArgs,
-    trainer: Trainer,
-    optimization: Optimization,
-    generator: torch.Generator,
-    last: Path,
-) -> RunState:
-    """Restore the run in ``last`` (weights, optimiser, schedule, RNGs); a fresh state if none."""
-    if not last.is_file():
-        print(f"--resume: no {last} yet, starting afresh")
-        return RunState()
-    saved = trainer.checkpoints.load(last, device="cpu")  # RNG states must stay on the CPU
-    check_resumable(saved.get("args", {}), args, last, (*RUN_CONTROL, *trainer.run_control))
-    state = RunState.from_checkpoint(saved, last)
-    trainer.model.load_state_dict(saved["model"])
-    optimization.load_state_dict(saved)
-    restore_rng(saved["rng"], generator)
-    print(f"resuming {last} after epoch {state.epoch}")
-    return state
+_write_json = write_json  # the name agents.ram.multirun imports
 
 
 def fit(args: T, make_trainer: Callable[[T], Trainer]) -> dict[str, Any]:
@@ -201,75 +171,14 @@ def fit(args: T, make_trainer: Callable[[T], Trainer]) -> dict[str, Any]:
 
 
 def _fit(args: TrainArgs, trainer: Trainer) -> dict[str, Any]:
-    device = torch.device(args.device)
-    optimization = Optimization(trainer.parameters(), args)
-    generator = torch.Generator(device=device).manual_seed(args.seed)
-    out = Path(args.out) if args.out is not None else None
-    last, best = (out / "last.pt", out / "best.pt") if out is not None else (None, None)
-    state = RunState()
-    if last is not None and args.resume:
-        state = _resume(args, trainer, optimization, generator, last)
-
-    log = None
-    columns = ["epoch", "learning_rate", *trainer.metrics, *trainer.eval_columns]
-    columns += ["epoch_time_s", "train_time_s"]
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        log = MetricsLog(out, columns, trainer.name, state.epoch, args.tensorboard)
-
-    def checkpoint(epoch: int) -> dict[str, Any]:
-        return {
-            **trainer.checkpoint_info(),
-            "model": trainer.model.state_dict(),
-            "args": asdict(args),
-            "epoch": epoch,
-            "best": state.best,
-            "train_time_s": state.train_time_s,
-            **optimization.state_dict(),
-            "rng": rng_state(generator),
-        }
-
-    print(f"training {trainer.describe()} on {device}")
+    run = open_run(args, trainer)
+    print(f"training {trainer.describe()} on {torch.device(args.device)}")
     try:
-        for epoch in range(state.epoch + 1, args.epochs + 1):
+        for epoch in range(run.state.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
-            means = train_epoch(trainer, optimization, generator, epoch, args)
-            learning_rate = optimization.learning_rate
-            optimization.end_epoch()
-            epoch_time = time.perf_counter() - started
-            state.train_time_s += epoch_time
-
-            row: dict[str, Any] = dict.fromkeys(columns, "")
-            row.update(zip(trainer.metrics, means, strict=True))
-            row.update(epoch=epoch, learning_rate=learning_rate, epoch_time_s=epoch_time)
-            row["train_time_s"] = state.train_time_s
-            row.update(trainer.evaluate(bool(args.eval_every and epoch % args.eval_every == 0)))
-            if log is not None:
-                log.write(row)
-            shown = [k for k in (*trainer.metrics, *trainer.eval_columns) if row[k] != ""]
-            values = ", ".join(f"{k} {row[k]:.4f}" for k in shown)
-            print(f"epoch {epoch}: {values} ({epoch_time:.1f}s)")
-            state.epoch = epoch
-            score = row[trainer.best_metric] if trainer.best_metric else ""
-            if score != "" and score > state.best:
-                state.best = score
-                if best is not None:
-                    trainer.checkpoints.save(best, checkpoint(epoch))
-            if last is not None:
-                trainer.checkpoints.save(last, checkpoint(epoch))
+            means = train_epoch(trainer, run.optimization, run.generator, epoch, args)
+            end_epoch(run, epoch, means, time.perf_counter() - started)
     finally:
-        if log is not None:
-            log.close()
-
-    summary = {
-        **trainer.test(),
-        "epochs": args.epochs,
-        "train_time_s": state.train_time_s,
-        "device": str(device),
-    }
-    if out is not None and log is not None:
-        _write_json(out / "results.json", summary)
-        written = [p for p in (last, best) if p is not None and p.is_file()]
-        written += [log.path, log.tensorboard_dir, out / "results.json"]
-        print_written(p for p in written if p is not None)
-    return summary
+        if run.log is not None:
+            run.log.close()
+    return finish(run)
