@@ -199,7 +199,7 @@ def test_python_snippets_run_as_printed(path, artefacts, tmp_path, monkeypatch):
                 )
                 continue
             try:
-                exec(compile(block.code, where, "exec"), namespace)
+                exec(compile(block.code, where, "exec", dont_inherit=True), namespace)
             except Exception as err:
                 tb = "".join(traceback.format_exception(err)[-6:])
                 pytest.fail(f"{where}: the snippet fails as printed: {err!r}\n{tb}")
