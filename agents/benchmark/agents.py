@@ -11,6 +11,8 @@ random         random locations, guess of a GRU classifier trained on the glimps
 center         centre locations, guess of a GRU classifier trained on the glimpses they give
 chance         random locations, random guess (no training)
 ram            :func:`agents.ram.train.train` for ``budget // (images * T)`` epochs (at least 1)
+sac_loop, ... :func:`agents.in_the_loop.train.train_loop` with the defaults of
+sac_hybrid ... :data:`agents.in_the_loop.algos.LOOP_AGENTS` (they learn only where to look)
 ============== ==================================================================================
 """
 
@@ -25,6 +27,8 @@ from typing import Any
 
 from agents.benchmark.cells import CellResult, TrainAndEvaluate
 from agents.evaluation import EvalProtocol, PredictPolicy, evaluate_policy, make_core
+from agents.in_the_loop.bench import loop_cell
+from agents.in_the_loop.names import DESCRIPTIONS as LOOP_DESCRIPTIONS
 from glimpse_env.core.batched import GlimpseCore
 
 __all__ = ["BUILTIN_AGENTS", "evaluate_cell", "make_eval_core"]
@@ -190,5 +194,7 @@ BUILTIN_AGENTS: dict[str, TrainAndEvaluate] = {
     "random": functools.partial(classifier_cell, "random"),
     "center": functools.partial(classifier_cell, "center"),
     "chance": chance_cell,
+    # the agents that learn only where to look (agents/in_the_loop): *_loop and *_hybrid
+    **{name: functools.partial(loop_cell, name) for name in LOOP_DESCRIPTIONS},
 }
 """The built-in agents by name (:mod:`agents.benchmark.registry` starts its table with them)."""

@@ -7,11 +7,11 @@ also how worker processes find an agent registered only in the parent).
 
 >>> "ppo" in AGENTS and "chance" in agent_names()
 True
->>> resolve_agent("nosuch")
+>>> resolve_agent("nosuch")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 ValueError: unknown agent 'nosuch'; known: ram, ppo, a2c, dqn, recurrent_ppo, random, center, \
-chance (or give 'package.module:function')
+chance, ... (or give 'package.module:function')
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ class LoopSpec:
         hyperparams: keyword arguments of ``algo_class`` (besides policy, env, seed, device).
         classifier: the in-the-loop classifier's size and schedule (``kind="loop"``).
         num_envs: parallel episodes (one batch of the core).
-        description: one line for ``glimpse-env train --help`` listings.
     """
 
     algo_class: type[BaseAlgorithm]
@@ -53,7 +52,6 @@ class LoopSpec:
     hyperparams: dict[str, Any] = field(default_factory=dict)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     num_envs: int = 16
-    description: str = ""
 
 
 _OFF_POLICY = {"learning_starts": 1_000, "buffer_size": 100_000, "batch_size": 256}
@@ -63,24 +61,19 @@ _PPO = {"n_steps": 64, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4}
 LOOP_AGENTS: dict[str, LoopSpec] = {
     "sac_loop": LoopSpec(
         SAC, "loop", "MlpPolicy", "box", {**_OFF_POLICY},
-        description="SB3 SAC on where to look; an online classifier in the loop guesses",
     ),
     "crossq_loop": LoopSpec(
         CrossQ, "loop", "MlpPolicy", "box", {**_OFF_POLICY, "policy_kwargs": _CROSSQ_NETS},
-        description="sb3-contrib CrossQ on where to look; an online classifier guesses",
     ),
     "ppo_loop": LoopSpec(
         PPO, "loop", "MlpPolicy", "box", {**_PPO},
-        description="SB3 PPO on where to look; an online classifier in the loop guesses",
     ),
     "a2c_loop": LoopSpec(
         A2C, "loop", "MlpPolicy", "box", {"n_steps": 8, "learning_rate": 7e-4},
-        description="SB3 A2C on where to look; an online classifier in the loop guesses",
     ),
     "dqn_loop": LoopSpec(
         DQN, "loop", "MlpPolicy", "grid",
         {**_OFF_POLICY, "exploration_fraction": 0.2, "target_update_interval": 1_000},
-        description="SB3 DQN on a grid of locations; an online classifier guesses",
     ),
     "recurrent_ppo_loop": LoopSpec(
         RecurrentPPO, "loop", "MlpLstmPolicy", "box",
@@ -91,20 +84,16 @@ LOOP_AGENTS: dict[str, LoopSpec] = {
                 "lstm_hidden_size": 64, "shared_lstm": True, "enable_critic_lstm": False
             },
         },
-        description="sb3-contrib RecurrentPPO on where to look; an online classifier guesses",
     ),
     "sac_hybrid": LoopSpec(
         HybridSAC, "hybrid", "MlpPolicy", "box", {**_OFF_POLICY},
-        description="SAC on where to look, its network's class head trained by the env's loss",
     ),
     "crossq_hybrid": LoopSpec(
         HybridCrossQ, "hybrid", "MlpPolicy", "box",
         {**_OFF_POLICY, "policy_kwargs": _CROSSQ_NETS},
-        description="CrossQ on where to look, its network's class head trained by the env's loss",
     ),
     "ppo_hybrid": LoopSpec(
         HybridPPO, "hybrid", "MlpPolicy", "box", {**_PPO},
-        description="PPO on where to look, its network's class head trained by the env's loss",
     ),
 }  # fmt: skip
 """name -> spec; the names are the ``glimpse-env train`` agent words and the bench's agents."""

@@ -38,6 +38,7 @@ from agents.in_the_loop.sb3 import InTheLoopSB3VecEnv
 from agents.in_the_loop.spaces import LocationAction, ObservationForm
 from agents.sb3.model_spec import describe_model, first_line, rebuild_model
 from agents.sb3.policy import _jsonable
+from glimpse_env.core.batched import GlimpseCore
 
 __all__ = [
     "CLASSIFIER_MEMBER",
@@ -217,9 +218,9 @@ def _read_classifier(path: Path) -> OnlineClassifier:
 
 
 def check_env_fits(metadata: PairMetadata, env: Any, path: str | os.PathLike) -> None:
-    """Raise ValueError (one line naming the differences) unless ``env`` has the configuration
-    the pair was trained on."""
-    core = getattr(getattr(env, "unwrapped", env), "core", None)
+    """Raise ValueError (one line naming the differences) unless ``env`` (an env, single or
+    vector, or its core) has the configuration the pair was trained on."""
+    core = env if isinstance(env, GlimpseCore) else getattr(env.unwrapped, "core", None)
     if core is None:
         raise ValueError(f"{path} acts in a glimpse env, got {type(env).__name__}")
     trained, given = metadata.configuration(), _configuration_of(core)
@@ -240,7 +241,7 @@ def load_pair(path: str | os.PathLike, env: Any = None, device: str = "cpu") -> 
 
     Args:
         path: the ``.zip``.
-        env: the env it will act in (optional): its configuration is checked.
+        env: the env (or its core) it will act in (optional): its configuration is checked.
         device: torch device of the SB3 model.
 
     Nothing in the file is unpickled: the SB3 model is rebuilt from its description and
