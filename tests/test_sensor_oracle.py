@@ -28,7 +28,12 @@ from hypothesis import strategies as st
 
 from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.core.config import GlimpseConfig
-from glimpse_env.core.sensor import extract_glimpses, glimpse_from_integral, integral_image
+from glimpse_env.core.sensor import (
+    extract_glimpses,
+    glimpse_from_integral,
+    integral_image,
+    reference_glimpses,
+)
 from glimpse_env.data.catalog import ImageDataset
 
 
@@ -74,10 +79,13 @@ def oracle(
 
 
 def check(images, locations, patch, scales, factor):
-    got = extract_glimpses(images, locations, patch, scales, factor)
-    assert got.shape == (len(images), scales * images.shape[1], patch, patch)
+    """The sensor and the benchmarks' loop reference both match the oracle."""
     expected = oracle(images, locations, patch, scales, factor)
-    np.testing.assert_allclose(got.numpy(), expected, atol=1e-6)
+    for sensor in (extract_glimpses, reference_glimpses):
+        got = sensor(images, locations, patch, scales, factor)
+        assert got.shape == (len(images), scales * images.shape[1], patch, patch)
+        assert got.dtype == torch.float32
+        np.testing.assert_allclose(got.numpy(), expected, atol=1e-6, err_msg=sensor.__name__)
 
 
 def test_oracle_reads_the_documented_example():
@@ -96,6 +104,27 @@ def test_non_square_images_at_corners_and_edges(dtype):
         images = torch.randint(0, 256, (len(points), 2, height, width), generator=g)
         images = images.to(torch.uint8) if dtype == torch.uint8 else images.float() / 255
         check(images, locations, patch=4, scales=3, factor=2)
+
+
+def test_defaults_are_one_scale_and_a_factor_of_two():
+    """The documented defaults: ``num_scales=1``, ``scale_factor=2``."""
+    g = torch.Generator().manual_seed(3)
+    images = torch.randint(0, 256, (2, 2, 9, 13), generator=g).to(torch.uint8)
+    locations = torch.tensor([[0.1, -0.7], [-1.0, 0.4]])
+    for sensor in (extract_glimpses, reference_glimpses):
+        got = sensor(images, locations, 3)
+        assert got.shape == (2, 2, 3, 3)
+        assert torch.equal(got, sensor(images, locations, 3, 1, 2))
+    table = integral_image(images)
+    assert torch.equal(
+        glimpse_from_integral(table, locations, 3), extract_glimpses(images, locations, 3)
+    )
+    # two scales with the default factor: the second averages 2x2 blocks
+    np.testing.assert_allclose(
+        reference_glimpses(images, locations, 3, 2).numpy(),
+        oracle(images, locations, 3, 2, 2),
+        atol=1e-6,
+    )
 
 
 def test_wide_image_uses_the_width_for_x_and_the_height_for_y():
