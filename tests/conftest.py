@@ -8,7 +8,8 @@ in every supported on-disk format, so every registered id runs through the real 
 Every test runs with the global registries (rewards, policy loaders, benchmark agents, gymnasium
 ids, ...) as they were before it: :func:`restore_registries` snapshots them and puts them back,
 so the suite passes in any order (``pytest -p randomly``). Hypothesis runs a modest number of
-examples (profile ``glimpse-env``); ``HYPOTHESIS_PROFILE=thorough`` runs many more.
+examples (profile ``glimpse-env``); ``HYPOTHESIS_PROFILE=thorough`` runs many more, ``mutation``
+fewer and always the same.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 settings.register_profile("glimpse-env", max_examples=50, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True)
+# tools/mutation.py: the same few examples every run, so a mutant's verdict does not flip.
+settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "glimpse-env"))
 
 GLOBAL_REGISTRIES: tuple[tuple[str, str], ...] = (
