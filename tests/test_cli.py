@@ -53,7 +53,7 @@ def test_help_lists_commands_agents_and_policies(capsys):
     for command in ("gif", "play", "train", "eval", "explain", "bench"):
         assert f"\n  {command} " in out
     assert "ram | recurrent_ppo" in out  # train's agents, from the project's entry points
-    assert "gif --policy: random | center | scan, or a file read by: " in out
+    assert "gif --policy: random | center | scan | pretrained, or a file read by: " in out
     assert main(["train", "--help"]) == 0
     assert "usage: glimpse-env train AGENT" in capsys.readouterr().out
 
