@@ -170,6 +170,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128, help="the reference batch")
     parser.add_argument("--large-batch", type=int, default=1024, help="the stacked large batch")
     parser.add_argument("--runs", type=int, default=4, help="runs trained together")
+    parser.add_argument(
+        "--runs-batch", type=int, default=256, help="another batch of the runs trained together"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="measurements; the best is kept")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="torch device (the reference runs on CPU)")
@@ -193,7 +196,7 @@ def main() -> None:
     )
     print("| configuration | trainer | runs x batch | images/s | vs reference | vs old trainer |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
-    small, large, runs = args.batch_size, args.large_batch, args.runs
+    small, large, runs, mid = args.batch_size, args.large_batch, args.runs, args.runs_batch
     for name, env_id in CONFIGS.items():
         cpu_core = make_core(env_kwargs(env_id, split="test[:8000]"))
         core = (
@@ -208,6 +211,7 @@ def main() -> None:
             ("stacked", 1, small, partial(stacked_trainer, core, config, small, 1)),
             ("stacked", 1, large, partial(stacked_trainer, core, config, large, 1)),
             ("stacked", runs, small, partial(stacked_trainer, core, config, small, runs)),
+            ("stacked", runs, mid, partial(stacked_trainer, core, config, mid, runs)),
             ("stacked", runs, large, partial(stacked_trainer, core, config, large, runs)),
         ]
         rates = [0.0] * len(rows)

@@ -218,7 +218,8 @@ def _end_epoch(run: Run, name: str, epoch: int, means: list[float], epoch_time: 
     if run.log is not None:
         run.log.write(row)
     shown = [k for k in (*trainer.metrics, *trainer.eval_columns) if row[k] != ""]
-    print(f"{name} epoch {epoch}: " + ", ".join(f"{k} {row[k]:.4f}" for k in shown))
+    values = ", ".join(f"{k} {row[k]:.4f}" for k in shown)
+    print(f"{name} epoch {epoch}: {values} ({epoch_time:.1f}s, all runs)")
     state.epoch = epoch
     score = row[trainer.best_metric] if trainer.best_metric else ""
     if score != "" and score > state.best:
