@@ -161,3 +161,11 @@ def test_a_restarted_episode_starts_from_a_uniform_belief(case, seed):
     np.testing.assert_allclose(
         total[restarted].numpy(), expected[restarted].numpy(), rtol=1e-4, atol=2e-4
     )
+
+
+def test_documented_defaults_and_names():
+    """``correct_entropy``'s beta defaults to 0.5; each reward shows its name and parameters."""
+    assert make_reward("correct_entropy").beta == 0.5
+    assert repr(make_reward("correct")) == "Correct()"
+    assert repr(make_reward("correct_entropy", {"beta": 2})) == "CorrectEntropy(beta=2.0)"
+    assert repr(make_reward("information_gain")) == "InformationGain()"
