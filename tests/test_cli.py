@@ -64,7 +64,10 @@ def test_unknown_command_and_agent(capsys):
     assert err == "glimpse-env: unknown command 'fly'; commands: gif, play, train, eval, bench, " \
         "explain\n"  # fmt: skip
     assert main(["train", "robot"]) == 2
-    assert "unknown agent 'robot'; agents with a train command: a2c, cnn" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown agent 'robot'; agents with a train command: " in err
+    named = err.split("agents with a train command: ")[1].strip().split(", ")
+    assert {"a2c", "cnn", "ram", "eig"} <= set(named) and named == sorted(named)
 
 
 def test_commands_reach_their_mains(plugin_registry, monkeypatch):
