@@ -13,7 +13,11 @@ Defaults differ from SB3's where a benchmark budget (a few hundred thousand env 
 envs) needs it: short rollouts for the on-policy algorithms (PPO's default ``n_steps=2048``
 would be 32,768 env steps per update), replay buffers of 100,000 transitions (a million would
 hold 1.9 GB of hybrid observations), smaller CrossQ critics (its 1024-unit ones ran ~5x slower
-here). ``--hyperparams`` and ``--classifier`` override them.
+here). Exploration starts narrower: the Gaussian policies' ``log_std_init=-1`` (std 0.37; at
+SB3's std 1, half the looks are clipped to the image's border and the classifier learns from
+little: ``ppo_loop`` reached 68% test accuracy in 200k steps, 83% with the narrower start) and
+SAC's entropy coefficient starts at 0.1, not 1. ``--hyperparams`` and ``--classifier`` override
+them.
 """
 
 from __future__ import annotations
@@ -55,21 +59,27 @@ class LoopSpec:
 
 
 _OFF_POLICY = {"learning_starts": 1_000, "buffer_size": 100_000, "batch_size": 256}
+_SAC = {**_OFF_POLICY, "ent_coef": "auto_0.1"}
 _CROSSQ_NETS = {"net_arch": {"pi": [256, 256], "qf": [512, 512]}}
-_PPO = {"n_steps": 64, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4}
+_NARROW = {"log_std_init": -1.0}
+_PPO = {
+    "n_steps": 64, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4,
+    "policy_kwargs": _NARROW,
+}  # fmt: skip
 
 LOOP_AGENTS: dict[str, LoopSpec] = {
     "sac_loop": LoopSpec(
-        SAC, "loop", "MlpPolicy", "box", {**_OFF_POLICY},
+        SAC, "loop", "MlpPolicy", "box", {**_SAC},
     ),
     "crossq_loop": LoopSpec(
-        CrossQ, "loop", "MlpPolicy", "box", {**_OFF_POLICY, "policy_kwargs": _CROSSQ_NETS},
+        CrossQ, "loop", "MlpPolicy", "box", {**_SAC, "policy_kwargs": _CROSSQ_NETS},
     ),
     "ppo_loop": LoopSpec(
         PPO, "loop", "MlpPolicy", "box", {**_PPO},
     ),
     "a2c_loop": LoopSpec(
-        A2C, "loop", "MlpPolicy", "box", {"n_steps": 8, "learning_rate": 7e-4},
+        A2C, "loop", "MlpPolicy", "box",
+        {"n_steps": 8, "learning_rate": 7e-4, "policy_kwargs": _NARROW},
     ),
     "dqn_loop": LoopSpec(
         DQN, "loop", "MlpPolicy", "grid",
@@ -81,16 +91,17 @@ LOOP_AGENTS: dict[str, LoopSpec] = {
             **_PPO,
             "batch_size": 512,
             "policy_kwargs": {
-                "lstm_hidden_size": 64, "shared_lstm": True, "enable_critic_lstm": False
+                **_NARROW, "lstm_hidden_size": 64, "shared_lstm": True,
+                "enable_critic_lstm": False,
             },
         },
     ),
     "sac_hybrid": LoopSpec(
-        HybridSAC, "hybrid", "MlpPolicy", "box", {**_OFF_POLICY},
+        HybridSAC, "hybrid", "MlpPolicy", "box", {**_SAC},
     ),
     "crossq_hybrid": LoopSpec(
         HybridCrossQ, "hybrid", "MlpPolicy", "box",
-        {**_OFF_POLICY, "policy_kwargs": _CROSSQ_NETS},
+        {**_SAC, "policy_kwargs": _CROSSQ_NETS},
     ),
     "ppo_hybrid": LoopSpec(
         HybridPPO, "hybrid", "MlpPolicy", "box", {**_PPO},

@@ -2,18 +2,22 @@
 it sees.
 
 :class:`BeliefNet` reads one glimpse at a time into a recurrent state and reads class logits off
-that state. Two memories:
+that state. ``f`` (two ReLU layers) encodes a glimpse with its location; two memories:
 
 - ``"sum"`` (default): ``s_t = s_{t-1} + f(glimpse_t, location_t)``, evidence accumulated over
-  the glimpses (order-free, as the class of an image is); the cheapest recurrence, so the wrapper
-  stays within 2x the raw batched env's step time at 1,024 envs on a CPU
-  (``benchmarks/in_the_loop_throughput.py``).
+  the glimpses (order-free, as the class of an image is);
 - ``"gru"``: ``s_t = GRU(f(glimpse_t, location_t), s_{t-1})``.
 
-Either way ``logits_t = head(s_t)``. :class:`OnlineClassifier` holds the net, its optimiser and a
-ring buffer of finished episodes (:class:`EpisodeBuffer`); each :meth:`~OnlineClassifier.update`
-is one gradient step of the env's prediction loss (cross-entropy against the label) after every
-glimpse of a batch of buffered episodes.
+Either way ``logits_t = W relu(s_t) + b``: for the sum, a linear read-out of the summed evidence.
+The sum and a linear read-out are the cheapest recurrence and head (a hidden layer in the head
+added 1.4 points of test accuracy on centred glimpses and 60% to the forward): the vector wrapper
+stays within 2x the raw batched env's step time at 1,024 envs on a CPU
+(``benchmarks/in_the_loop_throughput.py``).
+
+:class:`OnlineClassifier` holds the net, its optimiser and a ring buffer of finished episodes
+(:class:`EpisodeBuffer`); each :meth:`~OnlineClassifier.update` is one gradient step of the env's
+prediction loss (cross-entropy against the label) after every glimpse of a batch of buffered
+episodes.
 
 >>> net = BeliefNet((1, 8, 8), num_classes=10, hidden=16)
 >>> state = net.initial_state(3)
@@ -86,9 +90,7 @@ class BeliefNet(nn.Module):
             nn.Linear(size, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
         )
         self.gru = nn.GRU(hidden, hidden, batch_first=True) if memory == "gru" else None
-        self.head = nn.Sequential(
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, num_classes)
-        )
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, num_classes))
 
     def config(self) -> dict[str, Any]:
         """The constructor's arguments (saved with the weights)."""
@@ -148,19 +150,23 @@ class ClassifierSettings:
             gradient steps; with N envs an update comes every ``N * update_every`` env steps.
         batch_episodes: finished episodes per gradient step (drawn from the buffer).
         buffer_episodes: the most recent finished episodes kept for training.
+        record_envs: the episodes of at most this many envs (the first) are recorded for
+            training; with more envs the others are only read (they are alike, and recording
+            every one of 1,024 envs would cost more than the updates use).
     """
 
     hidden: int = 128
     memory: str = "sum"
     learning_rate: float = 1e-3
-    update_every: int = 4
+    update_every: int = 8
     batch_episodes: int = 128
     buffer_episodes: int = 4096
+    record_envs: int = 256
 
     def __post_init__(self) -> None:
         if self.memory not in MEMORIES:
             raise ValueError(f"memory must be one of {MEMORIES}, got {self.memory!r}")
-        for name in ("hidden", "update_every", "batch_episodes", "buffer_episodes"):
+        for name in ("hidden", "update_every", "batch_episodes", "buffer_episodes", "record_envs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")

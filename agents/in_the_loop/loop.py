@@ -65,8 +65,9 @@ class BeliefLoop:
 
     Per env it keeps the classifier's recurrent state and logits after the glimpses seen so far,
     and (when learning) the episode's glimpses, which go to the classifier's buffer with the
-    label when the episode ends. Every ``settings.update_every`` calls of :meth:`advance` the
-    classifier takes one gradient step.
+    label when the episode ends: those of the first ``settings.record_envs`` envs only (the envs
+    are alike, and more than the updates use would cost time at large N). Every
+    ``settings.update_every`` calls of :meth:`advance` the classifier takes one gradient step.
 
     Args:
         classifier: shared by every wrapper that uses it.
@@ -94,8 +95,9 @@ class BeliefLoop:
         self.current = torch.zeros(num_envs, net.num_classes, device=self.device)
         self.seen = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self.steps = 0
+        self.recorded = min(num_envs, classifier.settings.record_envs) if learn else 0
         if learn:
-            episode = (num_envs, classifier.num_glimpses)
+            episode = (self.recorded, classifier.num_glimpses)
             self.glimpses = torch.zeros(*episode, *net.glimpse_shape, device=self.device)
             self.locations = torch.zeros(*episode, 2, device=self.device)
         # unbounded when the agent sees the (summed) state, else probabilities
@@ -139,10 +141,10 @@ class BeliefLoop:
         """
         glimpse = torch.as_tensor(glimpse, dtype=torch.float32, device=self.device)
         location = torch.as_tensor(location, dtype=torch.float32, device=self.device)
-        if done is not None and self.learn and bool(done.any()):
+        if done is not None and self.learn and bool(done[: self.recorded].any()):
             if labels is None:
                 raise ValueError("advance needs the labels of the episodes that are done")
-            rows = done.nonzero(as_tuple=True)[0]
+            rows = done[: self.recorded].nonzero(as_tuple=True)[0]
             self.classifier.buffer.add(
                 self.glimpses[rows], self.locations[rows], self.seen[rows], labels[rows]
             )
@@ -155,13 +157,11 @@ class BeliefLoop:
         logits, state = self.classifier.net.step(glimpse, location, self.state)
         if seen is None or bool(seen.all()):
             self.current, self.state = logits, state
-            rows = None
         else:
             self.current = torch.where(seen[:, None], logits, self.current)
             self.state = torch.where(seen[:, None], state, self.state)
-            rows = seen.nonzero(as_tuple=True)[0]
         if self.learn:
-            self._record(glimpse, location, rows)
+            self._record(glimpse, location, seen)
         self.seen += 1 if seen is None else seen.long()
         self._tick()
 
@@ -174,14 +174,16 @@ class BeliefLoop:
                     self.classifier.update()
 
     def _record(
-        self, glimpse: torch.Tensor, location: torch.Tensor, rows: torch.Tensor | None
+        self, glimpse: torch.Tensor, location: torch.Tensor, seen: torch.Tensor | None
     ) -> None:
-        """Write the glimpses just read at each row's position in its episode."""
+        """Write the glimpses just read (rows ``seen``, default all) of the recorded envs at
+        each row's position in its episode."""
         last = self.classifier.num_glimpses - 1
-        if rows is None:
-            rows = torch.arange(self.num_envs, device=self.device)
+        kept = self.recorded
+        if seen is None or bool(seen[:kept].all()):
+            rows = torch.arange(kept, device=self.device)
         else:
-            glimpse, location = glimpse[rows], location[rows]
+            rows = seen[:kept].nonzero(as_tuple=True)[0]
         at = self.seen[rows].clamp(max=last)
-        self.glimpses[rows, at] = glimpse
-        self.locations[rows, at] = location
+        self.glimpses[rows, at] = glimpse[rows]
+        self.locations[rows, at] = location[rows]

@@ -14,6 +14,7 @@ fixed canvases).
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -137,7 +138,7 @@ def train_loop(
         seed=seed,
         device=device,
         verbose=int(verbose),
-        **{**spec.hyperparams, **(hyperparams or {})},
+        **{**copy.deepcopy(spec.hyperparams), **(hyperparams or {})},
     )
     episode_steps = venv.env.core.config.num_glimpses
     if isinstance(model, OnPolicyAlgorithm):
