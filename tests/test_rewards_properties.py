@@ -169,3 +169,18 @@ def test_documented_defaults_and_names():
     assert repr(make_reward("correct")) == "Correct()"
     assert repr(make_reward("correct_entropy", {"beta": 2})) == "CorrectEntropy(beta=2.0)"
     assert repr(make_reward("information_gain")) == "InformationGain()"
+
+
+def test_reward_objects_pass_through_and_misuse_is_named():
+    def mine(step: RewardInput) -> torch.Tensor:
+        return torch.zeros(len(step.label))
+
+    assert make_reward(mine) is mine
+    with pytest.raises(ValueError) as err:
+        make_reward(mine, {"beta": 1.0})
+    assert str(err.value) == (
+        "reward_kwargs apply to a reward given by name, not to a reward object"
+    )
+    with pytest.raises(ValueError) as err:
+        make_reward(3)
+    assert str(err.value) == "reward must be a registered name or a callable Reward, got int"
