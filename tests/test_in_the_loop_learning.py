@@ -51,7 +51,7 @@ def corner_env(images: ImageDataset, num_envs: int, classifier=None, learn: bool
     vector = GlimpseVectorEnv(
         num_envs=num_envs, dataset=images, num_glimpses=T, reward="information_gain"
     )
-    settings = ClassifierSettings(hidden=32, learning_rate=3e-3, update_every=1, batch_episodes=64)
+    settings = ClassifierSettings(hidden=64, learning_rate=3e-3, update_every=1, batch_episodes=64)
     return InTheLoopSB3VecEnv(vector, classifier, settings=settings, learn=learn)
 
 
