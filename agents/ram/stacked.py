@@ -167,5 +167,9 @@ class StackedRAM:
         """
         w = weights
         logits = torch.baddbmm(w.classifier_bias, h, w.classifier_weight)
-        baseline = torch.baddbmm(w.baseline_bias, h.detach(), w.baseline_weight)
-        return logits, baseline.squeeze(-1)
+        # One output: a product and a sum per row, not a matmul, whose kernel for a single
+        # column differs between one run and several (a run would not sum as it does alone).
+        baseline = (h.detach() * w.baseline_weight.transpose(1, 2)).sum(-1) + w.baseline_bias[
+            ..., 0
+        ]
+        return logits, baseline
