@@ -206,3 +206,15 @@ def test_a_table_serves_every_glimpse_of_an_episode(case):
         np.testing.assert_allclose(
             got.numpy(), oracle(images, locations, patch, scales, factor), atol=1e-6
         )
+
+
+@pytest.mark.parametrize(("width", "dtype"), [(4_210_752, torch.int32), (4_210_753, torch.int64)])
+def test_integer_tables_are_int32_while_exact(width, dtype):
+    """The documented choice: int32 while every sum fits (255 * H * W < 2^31), else int64.
+
+    2 x 4,210,752 white pixels sum to 2,147,483,520 < 2^31; one more column does not fit."""
+    image = torch.full((1, 1, 2, width), 255, dtype=torch.uint8)
+    table = integral_image(image)
+    assert table.dtype == dtype
+    assert table[0, 0, -1, -1].item() == 255 * 2 * width
+    assert table.shape == (1, 1, 3, width + 1)
