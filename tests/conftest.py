@@ -1,8 +1,9 @@
 """Shared test fixtures: the offline MNIST test set, small synthetic datasets on disk, clean
 global registries, and the Hypothesis settings.
 
-``GLIMPSE_ENV_DATA`` defaults to ``../shared/data`` beside the checkout (the original
-10,000-image MNIST test set in torchvision's layout). ``synthetic_root`` writes tiny datasets
+``GLIMPSE_ENV_DATA`` (the shared data, which ``shared_data`` checks) defaults to
+``../shared/data`` beside the checkout (the original 10,000-image MNIST test set in
+torchvision's layout). ``synthetic_root`` writes tiny datasets
 in every supported on-disk format, so every registered id runs through the real loading code.
 
 Every test runs with the global registries (rewards, policy loaders, benchmark agents, gymnasium
@@ -28,9 +29,8 @@ import pytest
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-os.environ.setdefault("GLIMPSE_ENV_DATA", str(SHARED_DATA))
+os.environ.setdefault("GLIMPSE_ENV_DATA", str(REPO.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ["GLIMPSE_ENV_DATA"])
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
