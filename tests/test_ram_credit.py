@@ -9,6 +9,8 @@ step shows.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gymnasium as gym
 import pytest
 import torch
@@ -119,3 +121,114 @@ def test_information_gain_credit_in_a_real_rollout():
     losses = hybrid_loss(episodes)
     (grad,) = torch.autograd.grad(losses.reinforce, episodes.log_probs, retain_graph=True)
     torch.testing.assert_close(grad, -advantage / 5, rtol=1e-5, atol=1e-6)
+
+
+def small_core(num_glimpses: int) -> GlimpseCore:
+    images = torch.randint(0, 256, (6, 1, 8, 8), generator=torch.Generator().manual_seed(5))
+    data = ImageDataset(images.to(torch.uint8), torch.arange(6) % 2, ("a", "b"))
+    return GlimpseCore(GlimpseConfig(dataset=data, num_glimpses=num_glimpses, patch_size=4))
+
+
+def small_model(**changes) -> RecurrentAttentionModel:
+    torch.manual_seed(0)
+    return RecurrentAttentionModel(
+        RAMConfig(glimpse_shape=(1, 4, 4), num_classes=2, hidden_size=8, **changes)
+    )
+
+
+def test_sampled_locations_are_where_the_next_glimpses_go():
+    """With the policy's mean at 0, step t's location is clip(std * noise_t), and its
+    log-probability is that of the unclipped sample under N(0, std)."""
+    core, model = small_core(4), small_model(location_std=0.7)
+    with torch.no_grad():
+        model.location_net.weight.zero_()
+        model.location_net.bias.zero_()
+    generator = torch.Generator().manual_seed(3)
+    start = core.reset(generator, batch_size=5)
+    noise_source = torch.Generator()
+    noise_source.set_state(generator.get_state())
+    episodes = rollout(model, core, start, generator)
+    samples = torch.stack([0.7 * torch.randn(5, 2, generator=noise_source) for _ in range(3)])
+    assert torch.equal(episodes.locations[0], start.location)
+    torch.testing.assert_close(episodes.locations[1:], samples.clamp(-1, 1))
+    expected = torch.distributions.Normal(0.0, 0.7).log_prob(samples).sum(-1)
+    torch.testing.assert_close(episodes.log_probs, expected)
+    assert episodes.logits.shape == (4, 5, 2) and episodes.rewards.shape == (4, 5)
+    assert episodes.baselines.shape == (3, 5)
+    assert torch.equal(episodes.label, start.label)
+
+
+def test_deterministic_episodes_send_the_means_and_cannot_train_reinforce():
+    core, model = small_core(3), small_model()
+    generator = torch.Generator().manual_seed(4)
+    start = core.reset(generator, batch_size=4)
+    episodes = rollout(model, core, start, generator, deterministic=True)
+    assert episodes.log_probs is None
+    hidden, location = model.initial_state(4), start.location
+    state = start
+    for t in range(2):  # replay: each next location is the policy's mean
+        out = model.step(state.glimpse, location, hidden)
+        hidden, location = out.hidden, out.location_mean.detach()
+        state, _ = core.step(state, location, out.logits.detach())
+        torch.testing.assert_close(episodes.locations[t + 1], location)
+    with pytest.raises(ValueError, match=r"needs sampled locations \(deterministic=False\)"):
+        hybrid_loss(episodes)
+
+
+def test_one_glimpse_episodes_train_only_the_classifier():
+    core, model = small_core(1), small_model()
+    generator = torch.Generator().manual_seed(2)
+    episodes = rollout(model, core, core.reset(generator, batch_size=3), generator)
+    assert episodes.log_probs is None and episodes.baselines.shape == (0, 3)
+    losses = hybrid_loss(episodes)
+    assert losses.reinforce.item() == 0.0 and losses.baseline.item() == 0.0
+    assert losses.total.item() == pytest.approx(losses.cross_entropy.item())
+    assert losses.reinforce.shape == losses.baseline.shape == ()
+
+
+def test_stacked_runs_each_get_the_loss_they_would_have_alone():
+    """``R`` runs stacked (label ``(R, B)``) give ``(R,)`` losses, each its own run's."""
+    g = torch.Generator().manual_seed(8)
+    runs = [hand_rollout()]
+    runs.append(
+        Rollout(
+            logits=torch.randn(4, 2, 3, generator=g),
+            log_probs=torch.randn(3, 2, generator=g),
+            baselines=torch.randn(3, 2, generator=g),
+            rewards=torch.randn(4, 2, generator=g),
+            locations=torch.zeros(4, 2, 2),
+            label=torch.tensor([1, 1]),
+        )
+    )
+    stacked = Rollout(
+        logits=torch.stack([r.logits for r in runs], 1),
+        log_probs=torch.stack([r.log_probs for r in runs], 1),
+        baselines=torch.stack([r.baselines for r in runs], 1),
+        rewards=torch.stack([r.rewards for r in runs], 1),
+        locations=torch.stack([r.locations for r in runs], 1),
+        label=torch.stack([r.label for r in runs]),
+    )
+    together = hybrid_loss(stacked, reinforce_weight=0.5)
+    for i, run in enumerate(runs):
+        alone = hybrid_loss(run, reinforce_weight=0.5)
+        for part in ("total", "cross_entropy", "reinforce", "baseline"):
+            assert getattr(together, part).shape == (2,)
+            torch.testing.assert_close(getattr(together, part)[i], getattr(alone, part))
+
+
+class NeverEnding:
+    """A core whose episodes do not end: the rollout must say so."""
+
+    def __init__(self, core: GlimpseCore) -> None:
+        self.core, self.config = core, core.config
+
+    def step(self, state, location, logits):
+        state, result = self.core.step(state, location, logits)
+        return state, replace(result, terminated=torch.zeros_like(result.terminated))
+
+
+def test_a_rollout_whose_episodes_do_not_end_fails_loudly():
+    core, model = small_core(2), small_model()
+    generator = torch.Generator().manual_seed(1)
+    with pytest.raises(RuntimeError, match=r"^episodes did not end after num_glimpses steps$"):
+        rollout(model, NeverEnding(core), core.reset(generator, batch_size=2), generator)
