@@ -2,12 +2,12 @@
 
 For each env, at 1,024 envs: env steps/s of the raw ``GlimpseVectorEnv`` (random native actions)
 and of :class:`agents.in_the_loop.vector.InTheLoopVectorEnv` over the same env (random location
-actions): its classifier's forward for all envs every step, the episodes recorded, and its online
-update every ``update_every`` steps (amortised: a measurement spans whole update periods). Rows:
-the default classifier (``sum`` memory, learning), the same without learning (forward only), and
-the ``gru`` memory. Raw and wrapped steps are timed in alternating blocks, so load on a shared
-machine hits both alike; each figure is the median over the blocks. The goal: the wrapper's step
-at most 2x the raw env's.
+actions): its classifier's forward for all envs every step, the episodes recorded, and its
+online update every ``update_interval(1024)`` = 8 steps (amortised: a block spans whole update
+periods). Rows: the default classifier (``sum`` memory, learning), the same without learning
+(forward only), and the ``gru`` memory. Raw and wrapped steps are timed in alternating blocks,
+so load on a shared machine hits both alike; each figure is the median over the blocks. The
+goal: the wrapper's step at most 2x the raw env's.
 
 Usage::
 
@@ -31,7 +31,7 @@ from agents.in_the_loop.classifier import ClassifierSettings
 from agents.in_the_loop.vector import InTheLoopVectorEnv
 
 SPLIT = "test"  # the 10,000 MNIST test images: all these machines have
-BLOCK = 24  # steps per timed block: whole episodes (T = 6, 8) and update periods (4)
+BLOCK = 24  # steps per timed block: whole episodes (T = 6, 8) and update periods (8)
 
 
 def make_vector(env_id: str, num_envs: int) -> gym.vector.VectorEnv:

@@ -146,19 +146,22 @@ class ClassifierSettings:
         hidden: width of :class:`BeliefNet`.
         memory: ``"sum"`` or ``"gru"``.
         learning_rate: Adam's.
-        update_every: env steps of the whole batch (one ``step`` of a vector env) between
-            gradient steps; with N envs an update comes every ``N * update_every`` env steps.
+        update_every: steps of the whole batch (one ``step`` of a vector env) between gradient
+            steps, with up to ``record_envs`` envs.
         batch_episodes: finished episodes per gradient step (drawn from the buffer).
         buffer_episodes: the most recent finished episodes kept for training.
         record_envs: the episodes of at most this many envs (the first) are recorded for
-            training; with more envs the others are only read (they are alike, and recording
-            every one of 1,024 envs would cost more than the updates use).
+            training, the others only read (they are alike). With ``N`` envs beyond that, the
+            updates space out to every ``update_every * ceil(N / record_envs)`` steps, so their
+            cost per env step stays that of ``record_envs`` envs: with 16 envs an update comes
+            every 32 env steps (the classifier learns as fast as the agent acts), with 1,024
+            every 8,192 (the wrapper stays within 2x the raw env's step time).
     """
 
     hidden: int = 128
     memory: str = "sum"
     learning_rate: float = 1e-3
-    update_every: int = 8
+    update_every: int = 2
     batch_episodes: int = 128
     buffer_episodes: int = 4096
     record_envs: int = 256
@@ -175,6 +178,15 @@ class ClassifierSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def update_interval(self, num_envs: int) -> int:
+        """Steps of an ``num_envs``-env batch between gradient steps.
+
+        >>> settings = ClassifierSettings()
+        >>> settings.update_interval(16), settings.update_interval(1024)
+        (2, 8)
+        """
+        return self.update_every * max(1, -(-num_envs // self.record_envs))
 
 
 class EpisodeBuffer:

@@ -67,7 +67,8 @@ class BeliefLoop:
     and (when learning) the episode's glimpses, which go to the classifier's buffer with the
     label when the episode ends: those of the first ``settings.record_envs`` envs only (the envs
     are alike, and more than the updates use would cost time at large N). Every
-    ``settings.update_every`` calls of :meth:`advance` the classifier takes one gradient step.
+    ``settings.update_interval(N)`` calls of :meth:`advance` the classifier takes one gradient
+    step (see :class:`~agents.in_the_loop.classifier.ClassifierSettings`).
 
     Args:
         classifier: shared by every wrapper that uses it.
@@ -96,6 +97,7 @@ class BeliefLoop:
         self.seen = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self.steps = 0
         self.recorded = min(num_envs, classifier.settings.record_envs) if learn else 0
+        self.interval = classifier.settings.update_interval(num_envs)
         if learn:
             episode = (self.recorded, classifier.num_glimpses)
             self.glimpses = torch.zeros(*episode, *net.glimpse_shape, device=self.device)
@@ -134,7 +136,8 @@ class BeliefLoop:
         2. rows ``start`` ``(N,)`` begin a new episode (state cleared);
         3. rows ``seen`` ``(N,)`` (default all) read ``glimpse (N, S*C, P, P)`` at
            ``location (N, 2)``;
-        4. every ``update_every`` calls, one gradient step of the classifier (when learning).
+        4. every ``update_interval(N)`` calls, one gradient step of the classifier (when
+           learning).
 
         At reset: ``start`` all true. After a step: rows that ended are ``done`` and, unless the
         observation already shows the next episode (same-step autoreset), not ``seen``.
@@ -166,9 +169,9 @@ class BeliefLoop:
         self._tick()
 
     def _tick(self) -> None:
-        """Count a step; train the classifier every ``update_every`` steps (when learning)."""
+        """Count a step; train the classifier every ``update_interval`` steps (when learning)."""
         self.steps += 1
-        if self.learn and self.steps % self.classifier.settings.update_every == 0:
+        if self.learn and self.steps % self.interval == 0:
             if self.classifier.buffer.size > 0:
                 with torch.enable_grad():
                     self.classifier.update()

@@ -1,7 +1,8 @@
 """InTheLoopVectorEnv: the batched glimpse env with a classifier in the loop, for N envs at once.
 
-One classifier forward for all N envs per step; every ``update_every`` steps one gradient step
-on a batch of the finished episodes it has buffered (:mod:`agents.in_the_loop.classifier`).
+One classifier forward for all N envs per step; every few steps one gradient step on a batch of
+the finished episodes it has buffered (``ClassifierSettings.update_interval``, spaced out beyond
+256 envs: :mod:`agents.in_the_loop.classifier`).
 Both of gymnasium's autoreset modes of :class:`~glimpse_env.faces.vector.GlimpseVectorEnv` work:
 with ``next_step`` the step after an episode's end restarts it (reward 0, action ignored), with
 ``same_step`` the finished episode's last observation (with the belief it ended on) is in
