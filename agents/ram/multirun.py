@@ -20,23 +20,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 from tqdm import tqdm
 
-from agents.harness.args import RUN_CONTROL, TrainArgs
-from agents.harness.command import print_written
+from agents.harness.args import TrainArgs
 from agents.harness.loop import Trainer
-from agents.harness.loop import _write_json as write_json  # the harness's atomic JSON write
-from agents.harness.metrics import MetricsLog
-from agents.harness.optimization import Optimization
-from agents.harness.resume import RunState, check_resumable, restore_rng, rng_state
+from agents.harness.run import Run, end_epoch, finish, open_run
 from agents.harness.threads import torch_threads
 
-__all__ = ["JointBatch", "Run", "fit_runs"]
+__all__ = ["JointBatch", "fit_runs"]
 
 JointBatch = Callable[
     [Sequence[Trainer], Sequence[torch.Tensor], Sequence[torch.Generator]],
@@ -46,82 +41,6 @@ JointBatch = Callable[
 ``r``'s images ``indexes[r]`` ``(B,)`` with ``generators[r]``; run ``r``'s loss and metric sums."""
 
 A = TypeVar("A", bound=TrainArgs)
-
-
-@dataclass
-class Run:
-    """One run's own part of a joint training: everything but the step it shares."""
-
-    args: TrainArgs
-    trainer: Trainer
-    optimization: Optimization
-    generator: torch.Generator
-    state: RunState
-    out: Path | None
-    log: MetricsLog | None = None
-
-    @property
-    def last(self) -> Path | None:
-        return self.out / "last.pt" if self.out is not None else None
-
-    @property
-    def best(self) -> Path | None:
-        return self.out / "best.pt" if self.out is not None else None
-
-    def checkpoint(self) -> dict[str, Any]:
-        """The run's ``last.pt``/``best.pt``: the same entries as a single run's."""
-        return {
-            **self.trainer.checkpoint_info(),
-            "model": self.trainer.model.state_dict(),
-            "args": asdict(self.args),
-            "epoch": self.state.epoch,
-            "best": self.state.best,
-            "train_time_s": self.state.train_time_s,
-            **self.optimization.state_dict(),
-            "rng": rng_state(self.generator),
-        }
-
-
-def columns(trainer: Trainer) -> list[str]:
-    """The run's metrics CSV columns, as the single-run loop writes them."""
-    return [
-        "epoch",
-        "learning_rate",
-        *trainer.metrics,
-        *trainer.eval_columns,
-        "epoch_time_s",
-        "train_time_s",
-    ]
-
-
-def open_run(args: TrainArgs, trainer: Trainer) -> Run:
-    """The run's optimiser and generator, restored from ``OUT/last.pt`` with ``--resume``."""
-    device = torch.device(args.device)
-    run = Run(
-        args=args,
-        trainer=trainer,
-        optimization=Optimization(trainer.parameters(), args),
-        generator=torch.Generator(device=device).manual_seed(args.seed),
-        state=RunState(),
-        out=Path(args.out) if args.out is not None else None,
-    )
-    last = run.last
-    if last is not None and args.resume and last.is_file():
-        saved = trainer.checkpoints.load(last, device="cpu")  # RNG states must stay on the CPU
-        check_resumable(saved.get("args", {}), args, last, (*RUN_CONTROL, *trainer.run_control))
-        run.state = RunState.from_checkpoint(saved, last)
-        trainer.model.load_state_dict(saved["model"])
-        run.optimization.load_state_dict(saved)
-        restore_rng(saved["rng"], run.generator)
-        print(f"resuming {last} after epoch {run.state.epoch}")
-    elif args.resume:
-        print(f"--resume: no {last} yet, starting afresh")
-    if run.out is not None:
-        run.out.mkdir(parents=True, exist_ok=True)
-        run.log = MetricsLog(
-            run.out, columns(trainer), trainer.name, run.state.epoch, args.tensorboard
-        )
-    return run
 
 
 def fit_runs(
@@ -167,7 +86,7 @@ def fit_runs(
             for run in runs:
                 if run.log is not None:
                     run.log.close()
-        return [_finish(run) for run in runs]
+        return [finish(run, trained_together=True) for run in runs]
 
 
 def _train(runs: list[Run], joint_batch: JointBatch, args: TrainArgs) -> None:
@@ -201,47 +120,4 @@ def _train(runs: list[Run], joint_batch: JointBatch, args: TrainArgs) -> None:
         bar.close()
         epoch_time = time.perf_counter() - started
         for i, means in zip(active, (sums / num_images).tolist(), strict=True):
-            _end_epoch(runs[i], names[i], epoch, means, epoch_time)
-
-
-def _end_epoch(run: Run, name: str, epoch: int, means: list[float], epoch_time: float) -> None:
-    """The run's row, ``best.pt`` and ``last.pt`` after ``epoch`` (time: the joint epoch's)."""
-    trainer, args, state = run.trainer, run.args, run.state
-    learning_rate = run.optimization.learning_rate
-    run.optimization.end_epoch()
-    state.train_time_s += epoch_time
-    row: dict[str, Any] = dict.fromkeys(columns(trainer), "")
-    row.update(zip(trainer.metrics, means, strict=True))
-    row.update(epoch=epoch, learning_rate=learning_rate, epoch_time_s=epoch_time)
-    row["train_time_s"] = state.train_time_s
-    row.update(trainer.evaluate(bool(args.eval_every and epoch % args.eval_every == 0)))
-    if run.log is not None:
-        run.log.write(row)
-    shown = [k for k in (*trainer.metrics, *trainer.eval_columns) if row[k] != ""]
-    values = ", ".join(f"{k} {row[k]:.4f}" for k in shown)
-    print(f"{name} epoch {epoch}: {values} ({epoch_time:.1f}s, all runs)")
-    state.epoch = epoch
-    score = row[trainer.best_metric] if trainer.best_metric else ""
-    if score != "" and score > state.best:
-        state.best = score
-        if run.best is not None:
-            trainer.checkpoints.save(run.best, run.checkpoint())
-    if run.last is not None:
-        trainer.checkpoints.save(run.last, run.checkpoint())
-
-
-def _finish(run: Run) -> dict[str, Any]:
-    """The run's final test and ``results.json``."""
-    summary = {
-        **run.trainer.test(),
-        "epochs": run.args.epochs,
-        "train_time_s": run.state.train_time_s,
-        "device": run.args.device,
-        "trained_together": True,
-    }
-    if run.out is not None and run.log is not None:
-        write_json(run.out / "results.json", summary)
-        written = [p for p in (run.last, run.best) if p is not None and p.is_file()]
-        written += [run.log.path, run.log.tensorboard_dir, run.out / "results.json"]
-        print_written(p for p in written if p is not None)
-    return summary
+            end_epoch(runs[i], epoch, means, epoch_time, label=names[i], note=", all runs")
