@@ -4,10 +4,10 @@ For each env, at 1,024 envs: env steps/s of the raw ``GlimpseVectorEnv`` (random
 and of :class:`agents.in_the_loop.vector.InTheLoopVectorEnv` over the same env (random location
 actions): its classifier's forward for all envs every step, the episodes recorded, and its
 online update every ``update_interval(1024)`` = 8 steps (amortised: a block spans whole update
-periods). Rows: the default classifier (``sum`` memory, learning), the same without learning
-(forward only), and the ``gru`` memory. Raw and wrapped steps are timed in alternating blocks,
-so load on a shared machine hits both alike; each figure is the median over the blocks. The
-goal: the wrapper's step at most 2x the raw env's.
+periods). Rows: the default classifier (``sum`` memory, 128 wide, learning), the same without
+learning (forward only), a 64-wide one, and the ``gru`` memory. Raw and wrapped steps are timed
+in alternating blocks, so load on a shared machine hits both alike; each figure is the median
+over the blocks. The goal: the wrapper's step at most 2x the raw env's.
 
 Usage::
 
@@ -77,6 +77,9 @@ def table(num_envs: int, seconds: float) -> list[str]:
             "InTheLoopVectorEnv (sum, learning)": InTheLoopVectorEnv(make_vector(env_id, num_envs)),
             "InTheLoopVectorEnv (sum, forward only)": InTheLoopVectorEnv(
                 make_vector(env_id, num_envs), learn=False
+            ),
+            "InTheLoopVectorEnv (sum 64 wide, learning)": InTheLoopVectorEnv(
+                make_vector(env_id, num_envs), settings=ClassifierSettings(hidden=64)
             ),
             "InTheLoopVectorEnv (gru, learning)": InTheLoopVectorEnv(
                 make_vector(env_id, num_envs), settings=ClassifierSettings(memory="gru")
