@@ -61,7 +61,7 @@ def play(venv: InTheLoopSB3VecEnv, act) -> tuple[np.ndarray, float]:
     obs = venv.reset()
     looks = act(obs)
     _, _, _, infos = venv.step(looks)
-    _, _, dones, infos = venv.step(act(venv._last))
+    _, _, dones, infos = venv.step(act(venv.last))
     assert dones.all()
     return looks, float(np.mean([info["correct"] for info in infos]))
 

@@ -179,6 +179,19 @@ class ClassifierSettings:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def updated(self, changes: dict[str, Any] | None) -> ClassifierSettings:
+        """These settings with ``changes`` (e.g. parsed ``--classifier`` JSON).
+
+        Raises:
+            ValueError: an unknown name (the message lists the settings) or a bad value.
+        """
+        unknown = sorted(set(changes or {}) - set(self.to_dict()))
+        if unknown:
+            raise ValueError(
+                f"unknown classifier settings {unknown}; known: {', '.join(self.to_dict())}"
+            )
+        return ClassifierSettings(**{**self.to_dict(), **(changes or {})})
+
     def update_interval(self, num_envs: int) -> int:
         """Steps of an ``num_envs``-env batch between gradient steps.
 

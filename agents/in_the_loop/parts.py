@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import torch
+
 from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
 from agents.in_the_loop.loop import BeliefLoop, BeliefSource
 from agents.in_the_loop.signals import check_classifier_fits, glimpse_core, prediction_loss_of
@@ -17,17 +20,24 @@ from agents.in_the_loop.spaces import LocationAction, ObservationForm
 from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.faces.wrappers import grid_for
 
-__all__ = ["LoopParts", "loop_parts"]
+__all__ = ["LOOP_OPTIONS", "LoopFace", "LoopParts", "loop_parts"]
+
+LOOP_OPTIONS = (
+    "source", "action", "observation", "stride", "learn", "with_state", "settings", "seed"
+)  # fmt: skip
+"""The keyword options of every face (those of :func:`loop_parts` after ``classifier``)."""
 
 
 @dataclass
 class LoopParts:
-    """The checked env core, the belief source and the agent's action and observation forms."""
+    """The checked env core, the belief source, the agent's action and observation forms, and
+    whether the classifier learns."""
 
     core: GlimpseCore
     source: BeliefSource
     actions: LocationAction
     form: ObservationForm
+    learn: bool
 
     @property
     def classifier(self) -> OnlineClassifier | None:
@@ -35,12 +45,44 @@ class LoopParts:
         return getattr(self.source, "classifier", None)
 
 
+class LoopFace:
+    """What the three faces share: their :class:`LoopParts` and the agent's last observation.
+
+    Attributes:
+        parts: set by the face's constructor (:func:`loop_parts`).
+        last: the batch of observations the agent was last given (what the source's logits
+            read when the agent acts on it).
+    """
+
+    parts: LoopParts
+    last: Any = None
+
+    @property
+    def classifier(self) -> OnlineClassifier | None:
+        """The online classifier in the loop (None for another source)."""
+        return self.parts.classifier
+
+    @property
+    def source(self) -> BeliefSource:
+        return self.parts.source
+
+    def observe(self, glimpse: np.ndarray, location: np.ndarray) -> Any:
+        """The agent's observations of a batch (glimpse ``(N, S*C, P, P)``, location ``(N, 2)``
+        and the source's features), remembered as :attr:`last`."""
+        self.last = self.parts.form.build(glimpse, location, self.source.features())
+        return self.last
+
+    def current_logits(self) -> torch.Tensor:
+        """``(N, n)``: the belief to send with the agent's action on :attr:`last`."""
+        return self.source.logits(self.last).detach()
+
+
 def loop_parts(
     env: Any,
     face: str,
     num_envs: int,
-    *,
     classifier: OnlineClassifier | None = None,
+    *,
     source: BeliefSource | None = None,
     action: Literal["box", "grid"] = "box",
     observation: Literal["flat", "dict"] = "flat",
@@ -83,4 +125,4 @@ def loop_parts(
         source.feature_low,
         source.feature_high,
     )
-    return LoopParts(core, source, actions, form)
+    return LoopParts(core, source, actions, form, learn)

@@ -15,14 +15,13 @@ The adapter reports episode returns as SB3's ``Monitor`` does, so ``verbose=1`` 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
-from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
-from agents.in_the_loop.loop import BeliefSource
-from agents.in_the_loop.parts import loop_parts
+from agents.in_the_loop.classifier import OnlineClassifier
+from agents.in_the_loop.parts import LOOP_OPTIONS, LoopFace, loop_parts
 from agents.in_the_loop.signals import episode_labels
 from glimpse_env.faces.sb3 import GlimpseSB3VecEnv
 from glimpse_env.faces.vector import GlimpseVectorEnv
@@ -33,7 +32,7 @@ __all__ = ["InTheLoopSB3VecEnv", "make_in_the_loop_vec_env"]
 _FACE = "InTheLoopSB3VecEnv"
 
 
-class InTheLoopSB3VecEnv(GlimpseSB3VecEnv):
+class InTheLoopSB3VecEnv(LoopFace, GlimpseSB3VecEnv):
     """SB3 VecEnv over a batched glimpse env with a classifier (or another source) in the loop.
 
     Arguments as :class:`~agents.in_the_loop.wrapper.InTheLoop`'s; ``env`` is a
@@ -43,42 +42,20 @@ class InTheLoopSB3VecEnv(GlimpseSB3VecEnv):
     """
 
     def __init__(
-        self,
-        env: GlimpseVectorEnv,
-        classifier: OnlineClassifier | None = None,
-        *,
-        action: Literal["box", "grid"] = "box",
-        observation: Literal["flat", "dict"] = "flat",
-        stride: int | None = None,
-        learn: bool = True,
-        with_state: bool = False,
-        settings: ClassifierSettings | None = None,
-        seed: int = 0,
-        source: BeliefSource | None = None,
+        self, env: GlimpseVectorEnv, classifier: OnlineClassifier | None = None, **options: Any
     ) -> None:
-        parts = loop_parts(
-            env, _FACE, env.num_envs, classifier=classifier, source=source, action=action,
-            observation=observation, stride=stride, learn=learn, with_state=with_state,
-            settings=settings, seed=seed,
-        )  # fmt: skip
+        parts = loop_parts(env, _FACE, env.num_envs, classifier, **options)
         super().__init__(env, "flat")
         self.codec = _LoopCodec(self)  # the adapter decodes actions through its codec
         self.parts = parts
-        self.source = parts.source
-        self.learn = learn
         self.action_space = parts.actions.space
         self.observation_space = parts.form.space
-        self._last: Any = None
-
-    @property
-    def classifier(self) -> OnlineClassifier | None:
-        return self.parts.classifier
 
     def reset(self) -> Any:
         obs = super().reset()
         everyone = torch.ones(self.num_envs, dtype=torch.bool)
         self.source.advance(obs["glimpse"], obs["location"], start=everyone)
-        return self._observation(obs)
+        return self.observe(obs["glimpse"], obs["location"])
 
     def step_wait(self):
         obs, rewards, dones, infos = super().step_wait()
@@ -94,16 +71,12 @@ class InTheLoopSB3VecEnv(GlimpseSB3VecEnv):
             )
             for k, i in enumerate(rows):
                 infos[i]["terminal_observation"] = self.parts.form.row(built, k)
-            if self.learn:
+            if self.parts.learn:
                 found = [episode_labels(infos[i], 1, _FACE) for i in rows]
                 labels = torch.zeros(self.num_envs, dtype=torch.int64)
                 labels[torch.from_numpy(rows)] = torch.cat(found)
         self.source.advance(obs["glimpse"], obs["location"], start=done, done=done, labels=labels)
-        return self._observation(obs), rewards, dones, infos
-
-    def _observation(self, obs: dict[str, np.ndarray]) -> Any:
-        self._last = self.parts.form.build(obs["glimpse"], obs["location"], self.source.features())
-        return self._last
+        return self.observe(obs["glimpse"], obs["location"]), rewards, dones, infos
 
 
 class _LoopCodec:
@@ -121,28 +94,21 @@ class _LoopCodec:
         venv = self.venv
         device = venv.env.core.device
         location = venv.parts.actions.decode(actions, batch).to(device)
-        logits = venv.source.logits(venv._last).detach().to(device)
-        return location, logits, None
+        return location, venv.current_logits().to(device), None
 
 
 def make_in_the_loop_vec_env(
     env_id: str,
     num_envs: int = 16,
     classifier: OnlineClassifier | None = None,
-    *,
-    action: Literal["box", "grid"] = "box",
-    observation: Literal["flat", "dict"] = "flat",
-    stride: int | None = None,
-    learn: bool = True,
-    with_state: bool = False,
-    settings: ClassifierSettings | None = None,
-    seed: int = 0,
-    **env_kwargs: Any,
+    **kwargs: Any,
 ) -> InTheLoopSB3VecEnv:
-    """An :class:`InTheLoopSB3VecEnv` of ``num_envs`` envs of a registered id (kwargs over its
-    preset)."""
-    vector = GlimpseVectorEnv(num_envs=num_envs, **registered_env_kwargs(env_id, **env_kwargs))
-    return InTheLoopSB3VecEnv(
-        vector, classifier, action=action, observation=observation, stride=stride, learn=learn,
-        with_state=with_state, settings=settings, seed=seed,
-    )  # fmt: skip
+    """An :class:`InTheLoopSB3VecEnv` of ``num_envs`` envs of a registered id.
+
+    ``kwargs`` named in :data:`~agents.in_the_loop.parts.LOOP_OPTIONS` (``action``,
+    ``observation``, ``learn``, ``settings``, ...) go to the wrapper, the others are env kwargs
+    over the id's preset (``split``, ``reward``, ...).
+    """
+    options = {key: kwargs.pop(key) for key in LOOP_OPTIONS if key in kwargs}
+    vector = GlimpseVectorEnv(num_envs=num_envs, **registered_env_kwargs(env_id, **kwargs))
+    return InTheLoopSB3VecEnv(vector, classifier, **options)

@@ -15,7 +15,6 @@ fixed canvases).
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,37 +23,27 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from agents.evaluation import EvalProtocol, evaluate_policy, make_core
-from agents.harness import EnvArgs, print_written, run_command, torch_threads
+from agents.harness import run_command
+from agents.harness.budget import StepArgs, train_save_test
 from agents.in_the_loop.algos import LOOP_AGENTS, LoopSpec
 from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
 from agents.in_the_loop.pair import LoopPolicy, PairMetadata, metadata_for, save_pair
 from agents.in_the_loop.sb3 import InTheLoopSB3VecEnv, make_in_the_loop_vec_env
 from agents.learning_curve import LearningCurve
 from agents.sb3.hybrid_env import make_hybrid_vec_env
-from agents.sb3.train import CurveCallback
+from agents.sb3.train import learn_with_curve, whole_rollouts
 from glimpse_env.commands.cli_args import parse_json_object
 
 __all__ = ["Args", "LoopRun", "main", "make_env", "train_and_save", "train_loop"]
 
 
 @dataclass(kw_only=True)
-class Args(EnvArgs):
+class Args(StepArgs):
     """Train an agent that learns where to look and save it with its classifier."""
 
-    seed: int = 0
-    """Seed of the agent, the classifier, the images, the canvases and the initial locations."""
-    steps: int = 200_000
-    """Environment steps to train for, summed over the parallel envs."""
-    num_envs: int | None = None
-    """Episodes stepped as one batch (default: the agent's, 16)."""
-    hyperparams: str | None = None
-    """Hyperparameters over the agent's defaults, as JSON, e.g. '{"learning_rate": 1e-3}'."""
     classifier: str | None = None
     """In-the-loop classifier settings over the defaults (*_loop), as JSON, e.g.
     '{"hidden": 256, "memory": "gru"}'."""
-    eval_episodes: int | None = None
-    """Test images evaluated at the end (default: all of --test-split; 0: skip)."""
     out: str | None = None
     """The file; default runs/loop/AGENT_ENV_seedSEED.zip."""
     verbose: bool = True
@@ -129,7 +118,7 @@ def train_loop(
     if agent not in LOOP_AGENTS:
         raise ValueError(f"unknown agent {agent!r}; known: {', '.join(LOOP_AGENTS)}")
     spec = LOOP_AGENTS[agent]
-    settings = ClassifierSettings(**{**spec.classifier.to_dict(), **(classifier or {})})
+    settings = spec.classifier.updated(classifier)
     env_kwargs = dict(env_kwargs or {})
     venv = make_env(spec, env_id, env_kwargs, num_envs, settings, seed)
     model = spec.algo_class(
@@ -140,18 +129,14 @@ def train_loop(
         verbose=int(verbose),
         **{**copy.deepcopy(spec.hyperparams), **(hyperparams or {})},
     )
-    episode_steps = venv.env.core.config.num_glimpses
-    if isinstance(model, OnPolicyAlgorithm):
-        rollout = model.n_steps * venv.num_envs
-        steps = max(rollout, steps // rollout * rollout)
-        log_interval = max(steps // rollout // 20, 1)  # rollouts between logs
-    else:
-        log_interval = max(steps // episode_steps // 20, 1)  # episodes between logs
-    curve = LearningCurve(interval=max(steps // curve_points, 1))
-    started = time.perf_counter()
-    model.learn(steps, callback=CurveCallback(curve, verbose), log_interval=log_interval)
-    train_time = time.perf_counter() - started
-    curve.finish(model.num_timesteps)
+    steps = whole_rollouts(model, steps)
+    if isinstance(model, OnPolicyAlgorithm):  # SB3 logs every log_interval rollouts
+        log_interval = max(steps // (model.n_steps * venv.num_envs) // 20, 1)
+    else:  # ... or every log_interval episodes
+        log_interval = max(steps // venv.env.core.config.num_glimpses // 20, 1)
+    curve, train_time = learn_with_curve(
+        model, steps, curve_points, verbose, log_interval=log_interval
+    )
     metadata = metadata_for(agent, spec.kind, venv, model, env_id, env_kwargs)
     venv.close()
     return LoopRun(model, metadata, venv.classifier, curve, int(model.num_timesteps), train_time)
@@ -168,31 +153,18 @@ def train_and_save(agent: str, args: Args) -> Path:
     The env id, ``--env-kwargs``, ``--hyperparams`` and ``--classifier`` are checked before
     anything starts.
     """
-    args.resolve_env_kwargs()  # an unknown id or bad JSON: ValueError before anything starts
-    env_kwargs = args.env_overrides()
-    hyperparams = parse_json_object(args.hyperparams, "--hyperparams")
     classifier = parse_json_object(args.classifier, "--classifier")
-    with torch_threads(args.threads):
-        print(f"training {agent} on {args.env} for {args.steps} env steps (seed {args.seed})")
-        run = train_loop(
+
+    def train(env_kwargs: dict[str, Any], hyperparams: dict[str, Any]) -> LoopRun:
+        return train_loop(
             agent, args.env, args.steps, args.seed, env_kwargs, hyperparams, classifier,
             args.num_envs, args.device, verbose=args.verbose,
         )  # fmt: skip
-        path = save_pair(
-            run.model, args.out or default_path(agent, args), run.metadata, run.classifier
-        )
-        rate = run.env_steps / max(run.train_time_s, 1e-9)
-        print(f"trained {run.env_steps} env steps in {run.train_time_s:.1f} s ({rate:.0f} steps/s)")
-        if args.eval_episodes != 0:
-            protocol = EvalProtocol(split=args.test_split, episodes=args.eval_episodes)
-            core = make_core(args.env, **protocol.env_kwargs(env_kwargs))
-            result = evaluate_policy(run.policy, core, protocol.episodes, protocol.seed)
-            print(
-                f"test ({args.test_split}, {result.episodes} episodes, deterministic): "
-                f"accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
-            )
-    print_written([path])
-    return path
+
+    def save(run: LoopRun, path: str) -> Path:
+        return save_pair(run.model, path, run.metadata, run.classifier)
+
+    return train_save_test(args, agent, train, save, default_path(agent, args))
 
 
 def main(argv: list[str] | None = None, agent: str = "sac_loop") -> int:

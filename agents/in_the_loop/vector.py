@@ -22,16 +22,15 @@ with ``next_step`` the step after an episode's end restarts it (reward 0, action
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
-from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
-from agents.in_the_loop.loop import BeliefSource
-from agents.in_the_loop.parts import loop_parts
+from agents.in_the_loop.classifier import OnlineClassifier
+from agents.in_the_loop.parts import LoopFace, loop_parts
 from agents.in_the_loop.signals import episode_labels
 
 __all__ = ["InTheLoopVectorEnv"]
@@ -39,7 +38,7 @@ __all__ = ["InTheLoopVectorEnv"]
 _FACE = "InTheLoopVectorEnv"
 
 
-class InTheLoopVectorEnv(VectorWrapper):
+class InTheLoopVectorEnv(LoopFace, VectorWrapper):
     """A glimpse vector env with a classifier in the loop; the agents act only on locations.
 
     Spaces are those of :class:`~agents.in_the_loop.wrapper.InTheLoop`, batched. Arguments as
@@ -48,43 +47,21 @@ class InTheLoopVectorEnv(VectorWrapper):
     """
 
     def __init__(
-        self,
-        env: VectorEnv,
-        classifier: OnlineClassifier | None = None,
-        *,
-        action: Literal["box", "grid"] = "box",
-        observation: Literal["flat", "dict"] = "flat",
-        stride: int | None = None,
-        learn: bool = True,
-        with_state: bool = False,
-        settings: ClassifierSettings | None = None,
-        seed: int = 0,
-        source: BeliefSource | None = None,
+        self, env: VectorEnv, classifier: OnlineClassifier | None = None, **options: Any
     ) -> None:
         super().__init__(env)
-        self.parts = loop_parts(
-            env, _FACE, env.num_envs, classifier=classifier, source=source, action=action,
-            observation=observation, stride=stride, learn=learn, with_state=with_state,
-            settings=settings, seed=seed,
-        )  # fmt: skip
-        self.source = self.parts.source
-        self.learn = learn
+        self.parts = loop_parts(env, _FACE, env.num_envs, classifier, **options)
         self.single_action_space = self.parts.actions.space
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.single_observation_space = self.parts.form.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._restart = torch.zeros(self.num_envs, dtype=torch.bool)
-        self._last: Any = None
-
-    @property
-    def classifier(self) -> OnlineClassifier | None:
-        return self.parts.classifier
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
-        if self.learn:  # fail at once on an env that gives learners no label
+        if self.parts.learn:  # fail at once on an env that gives learners no label
             episode_labels(info, self.num_envs, _FACE)
         self._restart = torch.zeros(self.num_envs, dtype=torch.bool)
         everyone = torch.ones(self.num_envs, dtype=torch.bool)
@@ -93,10 +70,9 @@ class InTheLoopVectorEnv(VectorWrapper):
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         location = self.parts.actions.decode(actions, self.num_envs)
-        logits = self.source.logits(self._last)
         native = {
             "location": location.numpy(),
-            "logits": logits.detach().cpu().numpy().astype(np.float32, copy=False),
+            "logits": self.current_logits().cpu().numpy().astype(np.float32, copy=False),
         }
         obs, rewards, terminated, truncated, info = self.env.step(native)
         done = torch.from_numpy(np.asarray(terminated | truncated, dtype=bool))
@@ -105,13 +81,14 @@ class InTheLoopVectorEnv(VectorWrapper):
             labels = None
             if any_done:
                 self._finish_final_obs(info, done)
-                if self.learn:
+                if self.parts.learn:
                     labels = episode_labels(info["final_info"], self.num_envs, _FACE)
             self.source.advance(
                 obs["glimpse"], obs["location"], start=done, done=done, labels=labels
             )
         else:  # next step: rows that ended show their last glimpse again, then restart
-            labels = episode_labels(info, self.num_envs, _FACE) if any_done and self.learn else None
+            learning = any_done and self.parts.learn
+            labels = episode_labels(info, self.num_envs, _FACE) if learning else None
             self.source.advance(
                 obs["glimpse"], obs["location"], start=self._restart, seen=~done, done=done,
                 labels=labels,
@@ -132,5 +109,4 @@ class InTheLoopVectorEnv(VectorWrapper):
         info["final_obs"] = final_obs
 
     def _observation(self, obs: dict[str, np.ndarray]) -> Any:
-        self._last = self.parts.form.build(obs["glimpse"], obs["location"], self.source.features())
-        return self._last
+        return self.observe(obs["glimpse"], obs["location"])

@@ -20,15 +20,14 @@ knows what it already believes. Any RL library learns where to look through it u
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
-from agents.in_the_loop.loop import BeliefSource
-from agents.in_the_loop.parts import loop_parts
+from agents.in_the_loop.classifier import OnlineClassifier
+from agents.in_the_loop.parts import LoopFace, loop_parts
 from agents.in_the_loop.signals import episode_labels
 
 __all__ = ["InTheLoop"]
@@ -36,7 +35,7 @@ __all__ = ["InTheLoop"]
 _ONE = torch.ones(1, dtype=torch.bool)
 
 
-class InTheLoop(gym.Wrapper):
+class InTheLoop(LoopFace, gym.Wrapper):
     """A glimpse env with a classifier in the loop; the agent acts only on the location.
 
     Action: ``Box(-1, 1, (2,))`` where to look next (``action="grid"``: ``Discrete(G*G)``, a
@@ -47,15 +46,11 @@ class InTheLoop(gym.Wrapper):
     Args:
         env: a glimpse env (``gym.make("GlimpseEnv-...")``) with its native Dict action.
         classifier: share a classifier (e.g. with a vector env); default a new one.
-        action: ``"box"`` or ``"grid"``.
-        observation: ``"flat"`` or ``"dict"``.
-        stride: the grid's stride in pixels (default half the patch).
-        learn: train the classifier on the episodes played (False: replay a trained one).
-        with_state: the agent also observes the classifier's recurrent state.
-        settings: the new classifier's size and schedule.
-        seed: the new classifier's seed.
-        source: another belief source instead of a classifier (see
-            :class:`~agents.in_the_loop.loop.BeliefSource`).
+        **options: :func:`~agents.in_the_loop.parts.loop_parts`'s: ``action`` (``"box"`` or
+            ``"grid"``), ``observation`` (``"flat"`` or ``"dict"``), ``stride`` (the grid's, in
+            pixels), ``learn`` (train the classifier on the episodes played; False replays a
+            trained one), ``with_state`` (also observe the classifier's state), ``settings``
+            and ``seed`` (of a new classifier), ``source`` (another belief source).
 
     Raises:
         ValueError: not a glimpse env, an action-wrapped env, early stop, a classifier of
@@ -63,54 +58,31 @@ class InTheLoop(gym.Wrapper):
     """
 
     def __init__(
-        self,
-        env: gym.Env,
-        classifier: OnlineClassifier | None = None,
-        *,
-        action: Literal["box", "grid"] = "box",
-        observation: Literal["flat", "dict"] = "flat",
-        stride: int | None = None,
-        learn: bool = True,
-        with_state: bool = False,
-        settings: ClassifierSettings | None = None,
-        seed: int = 0,
-        source: BeliefSource | None = None,
+        self, env: gym.Env, classifier: OnlineClassifier | None = None, **options: Any
     ) -> None:
         super().__init__(env)
-        self.parts = loop_parts(
-            env, "InTheLoop", 1, classifier=classifier, source=source, action=action,
-            observation=observation, stride=stride, learn=learn, with_state=with_state,
-            settings=settings, seed=seed,
-        )  # fmt: skip
-        self.source = self.parts.source
-        self.learn = learn
+        self.parts = loop_parts(env, "InTheLoop", 1, classifier, **options)
         self.action_space = self.parts.actions.space
         self.observation_space = self.parts.form.space
-        self._last: Any = None
-
-    @property
-    def classifier(self) -> OnlineClassifier | None:
-        return self.parts.classifier
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
-        if self.learn:  # fail at once on an env that gives learners no label
+        if self.parts.learn:  # fail at once on an env that gives learners no label
             episode_labels(info, 1, "InTheLoop")
         self.source.advance(obs["glimpse"][None], obs["location"][None], start=_ONE)
         return self._observation(obs), info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         location = self.parts.actions.decode(action, 1)
-        logits = self.source.logits(self._last)
         native = {
             "location": location[0].numpy(),
-            "logits": logits[0].detach().cpu().numpy().astype(np.float32),
+            "logits": self.current_logits()[0].cpu().numpy().astype(np.float32),
         }
         obs, reward, terminated, truncated, info = self.env.step(native)
         if terminated or truncated:
-            labels = episode_labels(info, 1, "InTheLoop") if self.learn else None
+            labels = episode_labels(info, 1, "InTheLoop") if self.parts.learn else None
             final = self._observation(obs)  # the belief sent with this last step
             self.source.advance(
                 obs["glimpse"][None], obs["location"][None], seen=~_ONE, done=_ONE, labels=labels
@@ -120,8 +92,4 @@ class InTheLoop(gym.Wrapper):
         return self._observation(obs), reward, terminated, truncated, info
 
     def _observation(self, obs: dict[str, np.ndarray]) -> Any:
-        batch = self.parts.form.build(
-            obs["glimpse"][None], obs["location"][None], self.source.features()
-        )
-        self._last = batch  # what the source's logits read at the next step
-        return self.parts.form.row(batch, 0)
+        return self.parts.form.row(self.observe(obs["glimpse"][None], obs["location"][None]), 0)
