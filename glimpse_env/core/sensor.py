@@ -136,9 +136,8 @@ def glimpse_from_integral(
     height, width = height1 - 1, width1 - 1
     _check_locations(locations, batch)
     device = table.device
-    blocks = torch.tensor(
-        [scale_factor**s for s in range(num_scales)], dtype=torch.int64, device=device
-    )  # (S,) block side of each scale
+    # (S,) block side of each scale, made on the device (no host-to-device copy per glimpse)
+    blocks = scale_factor ** torch.arange(num_scales, dtype=torch.int64, device=device)
     rows, cols = square_starts(locations.to(device), (height, width), blocks * patch_size)
     steps = torch.arange(patch_size + 1, device=device)  # (P+1,)
     # Block boundaries of every scale, clamped into the table: clamping makes the out-of-image
