@@ -26,7 +26,8 @@ def test_spaces():
     assert (obs["location"].high == 1).all() and obs["location"].dtype == np.float32
     act = action_space(4)
     assert set(act.spaces) == {"location", "logits"}
-    assert act["logits"].shape == (4,) and np.isinf(act["logits"].low).all()
+    assert act["logits"].shape == (4,) and act["location"].shape == (2,)
+    assert (act["logits"].low == -np.inf).all() and (act["logits"].high == np.inf).all()
     assert (act["location"].low == -1).all() and (act["location"].high == 1).all()
     assert act["location"].dtype == np.float32 and act["logits"].dtype == np.float32
     assert set(action_space(4, early_stop=True).spaces) == {"location", "logits", "stop"}
@@ -97,15 +98,15 @@ def test_a_batch_of_the_wrong_size_is_refused():
 
 
 def test_decode_flat():
-    flat = torch.tensor([[0.5, -2.0, 1.5, -0.25, 0.0], [1.0, 1.0, -1.0, 1.0, 0.5]])
+    flat = torch.tensor([[0.5, -2.0, 1.5, -0.25, 0.0], [1.5, 1.0, -3.0, 1.0, 0.5]])
     location, logits = decode_flat(flat, 3, logit_scale=4.0)
-    assert location.tolist() == [[0.5, -1.0], [1.0, 1.0]]
+    assert location.tolist() == [[0.5, -1.0], [1.0, 1.0]]  # clipped to [-1, 1] on both sides
     assert logits.tolist() == [[4.0, -1.0, 0.0], [-4.0, 4.0, 2.0]]  # clipped, then scaled
     with pytest.raises(ValueError, match=r"shape \(B, 5\), got \(2, 4\)"):
         decode_flat(flat[:, :4], 3, 4.0)
     with pytest.raises(ValueError, match=r"shape \(B, 5\), got \(5,\)"):
         decode_flat(flat[0], 3, 4.0)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match=r"^flat actions must be finite, got NaN or inf$"):
         decode_flat(torch.tensor([[0.0, 0.0, math.nan, 0.0, 0.0]]), 3, 4.0)
 
 
@@ -141,3 +142,28 @@ def test_decode_discrete():
     for bad in (-1, 27):
         with pytest.raises(ValueError, match=r"ints in \[0, 27\)"):
             decode_discrete(torch.tensor([bad]), grid, 3, confidence=1.0)
+
+
+def test_discrete_grid_default_stride_is_half_an_odd_patch_rounded_down():
+    # 11 pixels, 5x5 patches: stride 5 // 2 = 2, centres at pixels 2.5, 4.5, 6.5, 8.5
+    grid = discrete_grid(11, patch_size=5)
+    centres = [p / 11 * 2 - 1 for p in (2.5, 4.5, 6.5, 8.5)]
+    assert grid.shape == (16, 2)
+    np.testing.assert_allclose(grid[:4, 0], centres, atol=1e-6)
+
+
+def test_discrete_grid_is_made_on_the_device_asked_for():
+    grid = discrete_grid(32, patch_size=8, device="meta")  # a device with no data: no copies
+    assert grid.device.type == "meta" and grid.shape == (49, 2) and grid.dtype == torch.float32
+
+
+def test_codecs_give_float32_whatever_the_default_dtype():
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        grid = discrete_grid(16, patch_size=8)
+        location, logits = decode_discrete(torch.tensor([7]), grid, 3, confidence=5.0)
+    finally:
+        torch.set_default_dtype(default)
+    assert grid.dtype == location.dtype == logits.dtype == torch.float32
+    assert location.tolist() == [[0.5, -0.5]] and logits.tolist() == [[0.0, 5.0, 0.0]]
