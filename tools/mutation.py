@@ -54,6 +54,15 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "vector": ("glimpse_env/faces/vector.py", ("tests/test_vector.py",)),
     "rollout": ("agents/ram/rollout.py", ("tests/test_ram_credit.py", "tests/test_ram_model.py")),
+    "stacked_rollout": (  # the rollout the trainer runs (one or several runs at once)
+        "agents/ram/stacked_rollout.py",
+        (
+            "tests/test_ram_stacked.py",
+            "tests/test_ram_credit.py",
+            "tests/test_ram_location_learning.py",
+            "tests/test_ram_multirun.py",
+        ),
+    ),
     "checkpoints": (
         "agents/checkpoints.py",
         (
