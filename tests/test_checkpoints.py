@@ -141,3 +141,43 @@ def test_weights_that_do_not_fit_their_config(data):
     assert str(err.value).startswith("toy.pt: the model weights do not match its config: ")
     with pytest.raises(CheckpointError, match=r"^checkpoint: the model weights"):
         rebuild_model(data, TOY.build)  # the default source
+
+
+def test_the_defaults_load_on_the_cpu_and_name_the_checkpoint(tmp_path):
+    path = tmp_path / "toy.pt"
+    TOY.save(path, toy_payload())
+    data = load_checkpoint(path, TOY.tag, TOY.version, TOY.required)  # device and kind: defaults
+    assert data["model"]["weight"].device == torch.device("cpu")
+    assert rebuild_model(data, TOY.build).weight.device == torch.device("cpu")
+    bad = {"model_config": {"inputs": 4}, "model": data["model"]}
+    with pytest.raises(CheckpointError, match=r"^checkpoint: the model weights do not match"):
+        TOY.load_model(bad)  # the default source
+    with pytest.raises(CheckpointError, match=r"^toy.pt: the model weights do not match"):
+        TOY.load_model(bad, source="toy.pt")
+
+
+def test_an_unreadable_file_is_reported_with_torchs_own_error(tmp_path):
+    path = tmp_path / "toy.pt"
+    path.write_bytes(b"not a checkpoint\nsecond line")
+    with pytest.raises(Exception) as raw:  # what torch says of the file
+        torch.load(path, weights_only=True)
+    with pytest.raises(CheckpointError) as err:
+        TOY.load(path)
+    first_line = str(raw.value).splitlines()[0]
+    assert str(err.value) == (
+        f"cannot read checkpoint {path}: the file is corrupt, truncated or not a torch "
+        f"checkpoint ({type(raw.value).__name__}: {first_line})"
+    )
+
+
+def test_an_error_without_a_message_is_reported_by_its_type(tmp_path, monkeypatch):
+    path = tmp_path / "toy.pt"
+    TOY.save(path, toy_payload())
+
+    def fails(*args, **kwargs):
+        raise RuntimeError
+
+    monkeypatch.setattr(torch, "load", fails)
+    with pytest.raises(CheckpointError) as err:
+        TOY.load(path)
+    assert str(err.value).endswith("not a torch checkpoint (RuntimeError: )")

@@ -2,7 +2,9 @@
 
 A crafted file holds an object whose unpickling writes a marker file (the stand-in for any code
 an attacker would run), beside the entries of a real checkpoint of each format. Every loader
-must refuse it with an error, and the marker must not exist afterwards. The control test shows
+must refuse it with an error, and the marker must not exist afterwards, also where the
+environment makes torch's default unpickle (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``: only an
+explicit ``weights_only=True`` protects). The control test shows
 the payload is live: ``torch.load(..., weights_only=False)`` writes the marker. A static check
 keeps every ``torch.load`` in the packages at ``weights_only=True``. (SB3 zips have their own
 tests in ``test_sb3_safe_load.py``.)
@@ -106,9 +108,14 @@ def test_the_payload_is_live(tmp_path):
     assert marker.read_text() == "the payload ran"
 
 
+@pytest.mark.parametrize("torch_default", ["weights-only", "unpickling"])
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy-pickle"])
 @pytest.mark.parametrize("name", list(LOADERS))
-def test_every_loader_refuses_a_crafted_pickle(name, legacy, env, strip_root, tmp_path):
+def test_every_loader_refuses_a_crafted_pickle(
+    name, legacy, torch_default, env, strip_root, tmp_path, monkeypatch
+):
+    if torch_default == "unpickling":  # torch.load unpickles unless weights_only=True is passed
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     format_tag, load = LOADERS[name]
     marker = tmp_path / "ran"
     (tmp_path / "run").mkdir()
