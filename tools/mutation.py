@@ -102,6 +102,10 @@ def write_config(target: Path, module: str, tests: tuple[str, ...]) -> None:
         "source_paths=",
         "    glimpse_env",
         "    agents",
+        "also_copy=",  # what tests read beside the packages (examples they run, docs)
+        "    examples",
+        "    docs",
+        "    README.md",
         "only_mutate=",
         f"    {module}",
         "pytest_add_cli_args_test_selection=",
