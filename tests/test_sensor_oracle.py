@@ -218,3 +218,25 @@ def test_integer_tables_are_int32_while_exact(width, dtype):
     assert table.dtype == dtype
     assert table[0, 0, -1, -1].item() == 255 * 2 * width
     assert table.shape == (1, 1, 3, width + 1)
+
+
+def test_float_images_give_the_float32_rounding_of_the_exact_mean():
+    """A float image's block sums are divided in float64 and rounded once to float32 (a block
+    of 3x3 or 9x9 pixels has an area that is not a power of two, so dividing in float32 would
+    round twice)."""
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 2, 23, 37, generator=g, dtype=torch.float64)
+    locations = torch.rand(8, 2, generator=g) * 2 - 1
+    got = extract_glimpses(images, locations, 5, num_scales=3, scale_factor=3)
+    expected = oracle(images, locations, 5, 3, 3).astype(np.float32)
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_glimpses_are_cut_on_the_tables_device():
+    """Every index is made on the table's device, wherever the locations are (``meta``: a
+    device without data, where a tensor left on the CPU fails)."""
+    table = integral_image(torch.zeros(3, 2, 20, 30)).to("meta")
+    locations = torch.tensor([[0.0, 0.0], [-1.0, 1.0], [0.5, -0.25]])  # on the CPU
+    glimpse = glimpse_from_integral(table, locations, 4, num_scales=2, scale_factor=2)
+    assert glimpse.device.type == "meta" and glimpse.shape == (3, 4, 4, 4)
+    assert glimpse.dtype == torch.float32
