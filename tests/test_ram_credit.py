@@ -75,6 +75,13 @@ def test_reinforce_trains_neither_the_baseline_nor_the_classifier():
     torch.testing.assert_close(grad, -2 * torch.tensor(ADVANTAGES) / 6)  # d MSE / d b_t
 
 
+def test_by_default_the_total_is_the_plain_sum_of_the_parts():
+    losses = hybrid_loss(hand_rollout())
+    total = losses.cross_entropy + losses.reinforce + losses.baseline
+    assert losses.total.item() == pytest.approx(total.item())
+    assert losses.reinforce.item() != 0
+
+
 def test_total_weighs_the_parts():
     episodes = hand_rollout()
     losses = hybrid_loss(episodes, reinforce_weight=0.5)
@@ -171,8 +178,9 @@ def test_deterministic_episodes_send_the_means_and_cannot_train_reinforce():
         hidden, location = out.hidden, out.location_mean.detach()
         state, _ = core.step(state, location, out.logits.detach())
         torch.testing.assert_close(episodes.locations[t + 1], location)
-    with pytest.raises(ValueError, match=r"needs sampled locations \(deterministic=False\)"):
+    with pytest.raises(ValueError) as err:
         hybrid_loss(episodes)
+    assert str(err.value) == "hybrid_loss needs sampled locations (deterministic=False)"
 
 
 def test_one_glimpse_episodes_train_only_the_classifier():
