@@ -52,7 +52,10 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "glimpse_env/core/actions.py",
         ("tests/test_actions.py", "tests/test_env.py", "tests/test_wrappers.py"),
     ),
-    "vector": ("glimpse_env/faces/vector.py", ("tests/test_vector.py",)),
+    "vector": (
+        "glimpse_env/faces/vector.py",
+        ("tests/test_vector.py", "tests/test_render.py", "tests/test_ids.py"),
+    ),
     "rollout": ("agents/ram/rollout.py", ("tests/test_ram_credit.py", "tests/test_ram_model.py")),
     "stacked_rollout": (  # the rollout the trainer runs (one or several runs at once)
         "agents/ram/stacked_rollout.py",
