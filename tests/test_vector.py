@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
-from glimpse_env import GlimpseVectorEnv
+from glimpse_env import GlimpseVectorEnv, prediction_loss
 
 
 def batch_action(n_envs: int, rng: np.random.Generator, n: int = 10) -> dict[str, np.ndarray]:
@@ -112,12 +114,106 @@ def test_bad_batched_actions_are_refused_and_the_env_keeps_working():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"num_envs": 0}, "num_envs"), ({"autoreset_mode": "disabled"}, "autoreset_mode"),
+    [({"num_envs": 0}, "num_envs must be a positive int, got 0"),
+     ({"num_envs": True}, "num_envs must be a positive int, got True"),
+     ({"num_envs": 2.0}, "num_envs must be a positive int, got 2.0"),
+     ({"autoreset_mode": "disabled"}, "autoreset_mode must be 'next_step' or 'same_step'"),
+     ({"render_mode": "ascii"},
+      "render_mode must be None or one of ['human', 'rgb_array'], got 'ascii'"),
+     ({"render_mode": "rgb_array", "render_envs": 0}, "render_envs must be a positive int, got 0"),
+     ({"render_mode": "rgb_array", "render_envs": True},
+      "render_envs must be a positive int, got True"),
+     ({"render_mode": "rgb_array", "render_envs": "2"},
+      "render_envs must be a positive int, got '2'"),
      ({"bogus": 1}, "unknown GlimpseEnv argument")],
 )  # fmt: skip
 def test_bad_vector_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         GlimpseVectorEnv(**{"split": "test", **kwargs})
+
+
+def test_defaults_and_the_options_that_reach_the_spaces():
+    venv = GlimpseVectorEnv(split="test")
+    assert venv.num_envs == 1 and venv.render_mode is None
+    assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    explicit = GlimpseVectorEnv(split="test", autoreset_mode="next_step")
+    assert explicit.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    assert set(GlimpseVectorEnv(split="test", early_stop=True).single_action_space) == {
+        "location", "logits", "stop"
+    }  # fmt: skip
+    assert venv.loss_fn is prediction_loss
+    one_render = GlimpseVectorEnv(num_envs=1, split="test", render_mode="rgb_array")
+    assert one_render.render_mode == "rgb_array" and one_render.renderer is not None
+    one_render.reset(seed=0)
+    assert one_render.render().ndim == 3
+
+
+def test_stepping_before_reset_says_so():
+    with pytest.raises(RuntimeError) as err:
+        GlimpseVectorEnv(num_envs=2, split="test").step(batch_action(2, np.random.default_rng(0)))
+    assert str(err.value) == "call reset() before step()"
+
+
+def play(venv: GlimpseVectorEnv, steps: int, seed: int = 3) -> list[np.ndarray]:
+    """Every observation's glimpses and locations over ``steps`` random steps."""
+    rng = np.random.default_rng(seed)
+    obs, _ = venv.reset(seed=seed)
+    seen = [obs["glimpse"], obs["location"]]
+    for _ in range(steps):
+        obs, *_ = venv.step(batch_action(venv.num_envs, rng))
+        seen += [obs["glimpse"], obs["location"]]
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_a_seed_replays_every_episode_across_autoresets(mode):
+    """Restarts draw from the env's own seeded generator (not torch's global one): two envs
+    played one after the other with the same seed see the same images and locations."""
+    make = lambda: GlimpseVectorEnv(num_envs=3, split="test", num_glimpses=2, autoreset_mode=mode)  # noqa: E731
+    first, second = play(make(), 7), play(make(), 7)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    venv = make()
+    venv.reset(seed=5)
+    draw = venv.np_random.integers(2**32)
+    venv.reset(seed=5)
+    assert venv.np_random.integers(2**32) == draw  # reset(seed) seeds np_random too
+
+
+def test_unseeded_envs_differ_and_a_later_reset_goes_on_from_the_seed():
+    locations = [GlimpseVectorEnv(num_envs=8, split="test").reset()[0]["location"] for _ in "ab"]
+    assert not np.array_equal(*locations)  # fresh entropy, not a fixed default generator
+    venv = GlimpseVectorEnv(num_envs=8, split="test")
+    venv.reset(seed=1)
+    after_seed = [venv.reset()[0]["location"] for _ in range(2)]
+    generator = torch.Generator().manual_seed(1)  # the stream reset(seed=1) started
+    venv.core.reset(generator, batch_size=8)
+    for location in after_seed:  # later resets draw on from it, not from a new seed
+        expected = venv.core.reset(generator, batch_size=8).location.numpy()
+        np.testing.assert_array_equal(location, expected)
+
+
+def test_same_step_returns_the_new_episodes_and_reports_the_ended_ones():
+    """Same-step autoreset: the step that ends episodes returns the restarted episodes' first
+    observations; the ended ones' last observations and infos come under ``final_*``, masked.
+    Its restarts are the next-step env's (same seed, same draws), one step earlier."""
+    kwargs = {"num_envs": 3, "split": "test", "num_glimpses": 2}
+    same = GlimpseVectorEnv(autoreset_mode="same_step", **kwargs)
+    nxt = GlimpseVectorEnv(autoreset_mode="next_step", **kwargs)
+    rng = np.random.default_rng(0)
+    actions = [batch_action(3, rng) for _ in range(3)]
+    same.reset(seed=4), nxt.reset(seed=4)
+    same.step(actions[0]), nxt.step(actions[0])
+    obs, reward, terminated, _, info = same.step(actions[1])
+    last, next_reward, *_ = nxt.step(actions[1])
+    assert terminated.all() and info["_final_obs"].all() and info["_final_info"].all()
+    np.testing.assert_array_equal(reward, next_reward)
+    for i in range(3):
+        np.testing.assert_array_equal(info["final_obs"][i]["glimpse"], last["glimpse"][i])
+    restarted, *_ = nxt.step(actions[2])
+    np.testing.assert_array_equal(obs["glimpse"], restarted["glimpse"])
+    np.testing.assert_array_equal(obs["location"], restarted["location"])
+    assert same.state.t.tolist() == [1, 1, 1]
 
 
 # ------------------------------------------------------------------ gymnasium's conventions
@@ -125,8 +221,12 @@ def test_bad_vector_arguments(kwargs, message):
 
 def test_one_seed_per_env_is_refused_not_truncated():
     venv = GlimpseVectorEnv(num_envs=4, split="test")
-    with pytest.raises(ValueError, match=r"cannot honour one seed per env .*reset\(seed=1\)"):
+    with pytest.raises(ValueError) as err:
         venv.reset(seed=[1, 2, 3, 4])
+    assert str(err.value) == (
+        "GlimpseVectorEnv draws all 4 envs from one generator and cannot honour one seed per env "
+        "([1, 2, 3, 4]): pass one int, reset(seed=1), or use vectorization_mode='sync'"
+    )
     with pytest.raises(ValueError, match="needs num_envs=4 entries, got 2"):
         venv.reset(seed=[1, 2])
     with pytest.raises(ValueError, match="seed must be an int"):
