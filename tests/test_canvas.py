@@ -127,14 +127,27 @@ def test_params_index_and_move_as_one():
         assert torch.equal(value, getattr(params, name)[index]), name
     moved = params.to("cpu")
     assert same_params(moved, params)
+    assert all(value.device.type == "meta" for value in vars(params.to("meta")).values())
+
+
+def test_canvases_are_made_on_the_images_device():
+    """Every index and the canvas are made where the images are (``meta``: a device without
+    data, where a tensor left on the CPU fails)."""
+    spec = CanvasSpec(canvas_size=12, clutter=2, clutter_size=3)
+    params = sample_canvas_params(3, spec, (8, 8), 4, torch.Generator().manual_seed(0))
+    images = torch.zeros(3, 2, 8, 8, dtype=torch.uint8, device="meta")
+    sources = torch.zeros(4, 2, 8, 8, dtype=torch.uint8, device="meta")
+    canvases = make_canvases(images, params.to("meta"), spec, sources)
+    assert canvases.device.type == "meta" and canvases.shape == (3, 2, 12, 12)
 
 
 def test_clutter_needs_the_sources():
     spec = CanvasSpec(canvas_size=12, clutter=1, clutter_size=3)
     images = torch.zeros(2, 1, 8, 8, dtype=torch.uint8)
     params = sample_canvas_params(2, spec, (8, 8), 2, torch.Generator().manual_seed(0))
-    with pytest.raises(ValueError, match="source images"):
+    with pytest.raises(ValueError) as err:
         make_canvases(images, params, spec)
+    assert str(err.value) == "make_canvases needs the source images when clutter > 0"
     assert make_canvases(images, params, CanvasSpec(12)).shape == (2, 1, 12, 12)
 
 
@@ -161,4 +174,5 @@ def test_specs_that_do_not_fit_are_refused(spec, match):
 def test_specs_that_fit_pass():
     CanvasSpec(canvas_size=28).check((28, 20))
     CanvasSpec(canvas_size=28, clutter=1, clutter_size=20).check((28, 20))
+    CanvasSpec(canvas_size=28, clutter=1, clutter_size=1).check((28, 20))  # one-pixel pieces
     CanvasSpec(canvas_size=28, clutter=0, clutter_size=99).check((28, 20))  # no clutter: no limit
