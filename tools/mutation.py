@@ -39,6 +39,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "glimpse_env/core/batched.py",
         (
             "tests/test_core_restarts.py",
+            "tests/test_core_step.py",
             "tests/test_rewards_properties.py",
             "tests/test_env.py",
             "tests/test_vector.py",
