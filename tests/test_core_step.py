@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from glimpse_env.core.batched import GlimpseCore
@@ -63,3 +64,29 @@ def test_early_stop_takes_stop_flags_of_any_integer_dtype():
     assert result.terminated.dtype == torch.bool
     assert result.terminated.tolist() == [True, False, True]
     assert state.t.tolist() == [1, 2, 1]  # only the row that goes on takes a glimpse
+
+
+def test_locations_are_clipped_to_the_image_and_kept_as_float32():
+    core = make_core()
+    state = core.reset(torch.Generator().manual_seed(1), batch_size=3)
+    location = torch.tensor([[1.5, -3.0], [-1.25, 2.0], [0.25, -0.5]], dtype=torch.float64)
+    state, _ = core.step(state, location, torch.zeros(3, 3))
+    assert state.location.dtype == torch.float32
+    assert state.location.tolist() == [[1.0, -1.0], [-1.0, 1.0], [0.25, -0.5]]
+    clipped = core.glimpse(state.table, torch.tensor([[1.0, -1.0], [-1.0, 1.0], [0.25, -0.5]]))
+    assert torch.equal(state.glimpse, clipped)
+
+
+def test_a_reward_of_the_wrong_shape_or_type_is_named():
+    def wrong_shape(step: RewardInput) -> torch.Tensor:
+        return torch.zeros(len(step.t), 2)
+
+    def not_a_tensor(step: RewardInput) -> list[float]:
+        return [0.0] * len(step.t)
+
+    for reward, got in ((wrong_shape, "(2, 2)"), (not_a_tensor, "<class 'list'>")):
+        core = make_core(reward=reward)
+        state = core.reset(torch.Generator().manual_seed(1), batch_size=2)
+        with pytest.raises(ValueError) as err:
+            core.step(state, torch.zeros(2, 2), torch.zeros(2, 3))
+        assert str(err.value) == f"reward {reward!r} returned {got}, expected a (2,) tensor"
