@@ -90,3 +90,26 @@ def test_a_reward_of_the_wrong_shape_or_type_is_named():
         with pytest.raises(ValueError) as err:
             core.step(state, torch.zeros(2, 2), torch.zeros(2, 3))
         assert str(err.value) == f"reward {reward!r} returned {got}, expected a (2,) tensor"
+
+
+@pytest.mark.parametrize("initial_location", ["random", "center"])
+def test_reset_gives_the_documented_dtypes(initial_location):
+    core = make_core(initial_location=initial_location)
+    state = core.reset(torch.Generator().manual_seed(1), batch_size=2)
+    dtypes = {name: getattr(state, name).dtype for name in ("index", "label", "t", "steps")}
+    assert dtypes == dict.fromkeys(dtypes, torch.int64)
+    assert state.t.tolist() == [1, 1] and state.steps.tolist() == [0, 0]
+    assert state.location.dtype == state.glimpse.dtype == state.log_belief.dtype == torch.float32
+    if initial_location == "center":
+        assert state.location.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_each_row_is_right_or_wrong_by_its_own_guess_and_rewards_are_float32():
+    core = make_core(reward=lambda step: step.t.to(torch.float64))
+    state = core.reset(torch.Generator().manual_seed(1), batch_size=4)
+    guesses = state.label.clone()
+    guesses[[1, 2]] = (guesses[[1, 2]] + 1) % 3  # rows 1 and 2 guess wrong
+    logits = torch.nn.functional.one_hot(guesses, 3).float() * 5
+    _, result = core.step(state, torch.zeros(4, 2), logits)
+    assert result.correct.tolist() == [True, False, False, True]
+    assert result.reward.dtype == torch.float32
