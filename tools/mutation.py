@@ -40,6 +40,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "tests/test_core_restarts.py",
             "tests/test_core_step.py",
+            "tests/test_core_reset.py",
             "tests/test_rewards_properties.py",
             "tests/test_env.py",
             "tests/test_vector.py",
