@@ -10,9 +10,10 @@ import torch
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.rollout import hybrid_loss, rollout
 from agents.ram.stacked import StackedRAM
-from agents.ram.stacked_rollout import check_cores, segments_of, stacked_rollout
+from agents.ram.stacked_rollout import check_cores, segments_of, stacked_rollout, step_rewards
 from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.core.config import GlimpseConfig
+from glimpse_env.core.rewards import RewardInput
 from glimpse_env.data import ImageDataset
 
 SIZES = {"hidden_size": 24, "glimpse_features": 20, "glimpse_hidden": 12, "location_hidden": 12}
@@ -136,3 +137,52 @@ def test_cores_that_cannot_share_a_model_are_refused():
         slice(2, 3),
         slice(3, 4),
     ]
+
+
+def test_whole_episode_rewards_are_the_cores_step_by_step():
+    """``step_rewards`` scores all steps at once exactly as ``core.step`` scores each: the belief
+    before (uniform first), the glimpse count, the end, the label; a reward reading them all."""
+
+    def every_field(step: RewardInput) -> torch.Tensor:
+        right = step.log_belief.gather(1, step.label[:, None])[:, 0]
+        return right - 0.5 * step.prev_log_belief[:, 0] + 0.25 * step.t + 3.0 * step.terminal
+
+    core = synthetic_core(num_glimpses=3, reward=every_field)
+    logits = torch.randn(2, 3, 5, 10, generator=torch.Generator().manual_seed(1))
+    states = [core.reset(torch.Generator().manual_seed(r), batch_size=5) for r in range(2)]
+    label = torch.stack([state.label for state in states])
+    got = step_rewards(core, logits, label)
+    assert got.shape == (2, 3, 5) and got.dtype == torch.float32
+    for r, state in enumerate(states):
+        for t in range(3):
+            state, result = core.step(state, torch.zeros(5, 2), logits[r, t])
+            torch.testing.assert_close(got[r, t], result.reward)
+
+
+def test_a_reward_of_the_wrong_shape_is_named_in_the_stacked_rollout():
+    def flat(step: RewardInput) -> torch.Tensor:
+        return torch.zeros(3)
+
+    core = synthetic_core(num_glimpses=2, reward=flat)
+    with pytest.raises(ValueError) as err:
+        step_rewards(core, torch.zeros(1, 2, 4, 10), torch.zeros(1, 4, dtype=torch.int64))
+    assert str(err.value) == f"reward {flat!r} returned (3,), expected a (8,) tensor"
+
+
+def test_runs_index_cores_and_generators_must_agree():
+    config = RAMConfig(**SIZES)
+    stacked = StackedRAM(models(config, [0, 1]))
+    core = synthetic_core(num_glimpses=2)
+    index = torch.zeros(2, 4, dtype=torch.int64)
+    generators = [torch.Generator(), torch.Generator()]
+    cases = [  # (index, cores, generators, what the message reports)
+        (index[:1], [core, core], generators, "got 1, 2 and 2"),
+        (index, [core], generators, "got 2, 1 and 2"),
+        (index, [core, core], generators[:1], "got 2, 2 and 1"),
+    ]
+    for rows, cores, gens, got in cases:
+        with pytest.raises(ValueError) as err:
+            stacked_rollout(stacked, cores, rows, gens)
+        assert str(err.value) == (
+            f"2 stacked runs need 2 rows of index, cores and generators; {got}"
+        )

@@ -48,7 +48,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "rewards": (
         "glimpse_env/core/rewards.py",
-        ("tests/test_rewards.py", "tests/test_rewards_properties.py"),
+        ("tests/test_rewards.py", "tests/test_rewards_properties.py", "tests/test_core_step.py"),
     ),
     "actions": (
         "glimpse_env/core/actions.py",

@@ -32,7 +32,7 @@ from agents.ram.model import gaussian_location
 from agents.ram.rollout import Rollout
 from agents.ram.stacked import StackedRAM
 from glimpse_env.core.batched import GlimpseCore
-from glimpse_env.core.rewards import RewardInput
+from glimpse_env.core.rewards import RewardInput, checked_reward
 from glimpse_env.core.sensor import integral_image
 
 __all__ = ["Segment", "check_cores", "segments_of", "stacked_rollout"]
@@ -107,14 +107,7 @@ def step_rewards(core: GlimpseCore, logits: torch.Tensor, label: torch.Tensor) -
         terminal=(t == steps).reshape(-1),
         t=t.reshape(-1),
     )
-    reward = core.reward_fn(step)
-    if not isinstance(reward, torch.Tensor) or reward.shape != (runs * steps * batch,):
-        shape = tuple(reward.shape) if isinstance(reward, torch.Tensor) else type(reward)
-        raise ValueError(
-            f"reward {core.reward_fn!r} returned {shape}, expected a ({runs * steps * batch},) "
-            "tensor"
-        )
-    return reward.to(torch.float32).view(runs, steps, batch)
+    return checked_reward(core.reward_fn, step).view(runs, steps, batch)
 
 
 def stacked_rollout(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from glimpse_env.core.config import GlimpseConfig
-from glimpse_env.core.rewards import RewardInput, make_reward
+from glimpse_env.core.rewards import RewardInput, checked_reward, make_reward
 from glimpse_env.core.sensor import glimpse_from_integral, integral_image
 from glimpse_env.data.canvas import CanvasSpec, make_canvases, sample_canvas_params
 from glimpse_env.data.catalog import ImageDataset, load_dataset
@@ -235,15 +235,8 @@ class GlimpseCore:
         terminal = state.t >= self.config.num_glimpses
         if stop is not None and self.config.early_stop:
             terminal = terminal | stop.to(torch.bool)
-        reward = self.reward_fn(
-            RewardInput(log_belief, state.log_belief, state.label, terminal, state.t)
-        )
-        if not isinstance(reward, torch.Tensor) or reward.shape != (state.batch_size,):
-            shape = tuple(reward.shape) if isinstance(reward, torch.Tensor) else type(reward)
-            raise ValueError(
-                f"reward {self.reward_fn!r} returned {shape}, expected a ({state.batch_size},) "
-                "tensor"
-            )
+        step = RewardInput(log_belief, state.log_belief, state.label, terminal, state.t)
+        reward = checked_reward(self.reward_fn, step)
         location = location.to(device=self.device, dtype=torch.float32).clamp(-1.0, 1.0)
         moved = ~terminal
         # Episodes of one batch usually move or end together: skip the merge (or the glimpse).
@@ -265,7 +258,7 @@ class GlimpseCore:
             log_belief=log_belief,
         )
         result = StepResult(
-            reward=reward.to(torch.float32),
+            reward=reward,
             terminated=terminal,
             correct=log_belief.argmax(-1) == state.label,
             belief=log_belief.exp(),

@@ -48,6 +48,7 @@ __all__ = [
     "Reward",
     "RewardInput",
     "available_rewards",
+    "checked_reward",
     "make_reward",
     "register_reward",
 ]
@@ -183,3 +184,21 @@ def make_reward(reward: str | Reward, reward_kwargs: dict[str, Any] | None = Non
             f"reward must be a registered name or a callable Reward, got {type(reward).__name__}"
         )
     return reward
+
+
+def checked_reward(reward_fn: Reward, step: RewardInput) -> torch.Tensor:
+    """``reward_fn(step)`` as a float32 ``(B,)`` tensor, ``B`` the steps in ``step``.
+
+    Every caller of a reward plugin (the core's step, trainers that score whole episodes at
+    once) goes through here, so a plugin that returns the wrong thing is named the same way.
+
+    Raises:
+        ValueError: the reward returned anything but a ``(B,)`` tensor; the message names the
+            reward, what it returned and what was expected.
+    """
+    reward = reward_fn(step)
+    size = step.label.shape[0]
+    if not isinstance(reward, torch.Tensor) or reward.shape != (size,):
+        got = tuple(reward.shape) if isinstance(reward, torch.Tensor) else type(reward)
+        raise ValueError(f"reward {reward_fn!r} returned {got}, expected a ({size},) tensor")
+    return reward.to(torch.float32)
