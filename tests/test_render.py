@@ -9,6 +9,7 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import glimpse_env  # noqa: F401
+from glimpse_env import GlimpseVectorEnv
 from glimpse_env.data import ImageDataset
 from glimpse_env.pictures.raster import upscale
 from glimpse_env.pictures.render import RIGHT, SCALE_COLORS, WRONG, make_layout
@@ -279,3 +280,52 @@ def test_vector_human_mode(monkeypatch):
     assert pygame.display.get_surface().get_size() == env.renderer.window.size
     env.close()
     assert not pygame.display.get_init()
+
+
+@pytest.mark.parametrize("autoreset_mode", ["next_step", "same_step"])
+def test_each_tile_follows_its_own_env_through_autoresets(autoreset_mode):
+    """The vector env's tiles (its first ``render_envs``, 4 by default) trace each env's own
+    episode: steps, path and end, and a new trace when that env restarts."""
+    env = GlimpseVectorEnv(
+        num_envs=5, render_mode="rgb_array", autoreset_mode=autoreset_mode, num_glimpses=2,
+        dataset=dataset(n=8),
+    )  # fmt: skip
+    assert env.renderer.num_rows == 4 and env.renderer.window_title == env.core.dataset_name
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+
+    def traces_match(steps: int, done: bool) -> None:
+        for i, trace in enumerate(env.renderer.traces):
+            assert (trace.steps, trace.done, trace.label) == (steps, done, int(env.state.label[i]))
+            np.testing.assert_array_equal(trace.locations[-1], env.state.location[i].numpy())
+
+    traces_match(0, False)
+    act = lambda: {"location": rng.uniform(-1, 1, (5, 2)), "logits": rng.normal(size=(5, 10))}  # noqa: E731
+    env.step(act())
+    traces_match(1, False)
+    env.step(act())  # the episodes end
+    if autoreset_mode == "same_step":
+        traces_match(0, False)  # restarted in the same step
+    else:
+        traces_match(2, True)
+        env.step(act())
+        traces_match(0, False)  # restarted on the following step
+    assert all(len(trace.locations) == 1 for trace in env.renderer.traces)
+    env.close()
+
+
+def test_rendering_a_vector_env_made_without_a_render_mode_says_how():
+    env = GlimpseVectorEnv(num_envs=2, dataset=dataset())
+    env.reset(seed=0)
+    with pytest.warns(UserWarning) as warned:
+        assert env.render() is None
+    assert (
+        'render() called with render_mode=None; make the vector env with render_mode="rgb_array"'
+        ' or "human"'
+    ) in str(warned[0].message)
+
+
+def test_one_tile_is_allowed():
+    env = GlimpseVectorEnv(num_envs=3, render_mode="rgb_array", render_envs=1, dataset=dataset())
+    env.reset(seed=0)
+    assert env.renderer.num_rows == 1 and env.render().ndim == 3
