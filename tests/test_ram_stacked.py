@@ -128,10 +128,29 @@ def test_the_stacked_rollout_never_reads_a_tensor_on_the_host(monkeypatch):
 def test_cores_that_cannot_share_a_model_are_refused():
     plain = synthetic_core(num_glimpses=4)
     other = synthetic_core(num_glimpses=4, num_scales=2)
-    with pytest.raises(ValueError, match="glimpse shape"):
-        check_cores([plain, other])
-    with pytest.raises(ValueError, match="number of glimpses"):
-        check_cores([plain, synthetic_core(num_glimpses=3)])
+    three_classes = GlimpseCore(
+        GlimpseConfig(
+            dataset=ImageDataset(
+                torch.zeros(4, 1, 28, 28, dtype=torch.uint8), torch.arange(4) % 3, tuple("abc")
+            ),
+            num_glimpses=4,
+        )
+    )
+    cases = [
+        (other, "glimpse shape ((1, 8, 8) vs (2, 8, 8))"),
+        (synthetic_core(num_glimpses=3), "number of glimpses (4 vs 3)"),
+        (three_classes, "number of classes (10 vs 3)"),
+        (synthetic_core(num_glimpses=4, device="meta"), "device (cpu vs meta)"),
+    ]
+    for core, what in cases:
+        with pytest.raises(ValueError) as err:
+            check_cores([plain, core])
+        assert str(err.value) == (
+            f"runs trained together must share the {what}; train them in separate groups"
+        )
+    with pytest.raises(ValueError) as err:
+        check_cores([])
+    assert str(err.value) == "no runs: give at least one core"
     assert [s.runs for s in segments_of([plain, plain, other, plain])] == [
         slice(0, 2),
         slice(2, 3),
