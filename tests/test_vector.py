@@ -183,6 +183,13 @@ def test_a_seed_replays_every_episode_across_autoresets(mode):
 def test_unseeded_envs_differ_and_a_later_reset_goes_on_from_the_seed():
     locations = [GlimpseVectorEnv(num_envs=8, split="test").reset()[0]["location"] for _ in "ab"]
     assert not np.array_equal(*locations)  # fresh entropy, not a fixed default generator
+    # ... and plenty of it: 48 fresh envs, 48 different streams (a seed drawn from, say, 124
+    # values would repeat among 48 envs with probability above 99.9%)
+    firsts = {
+        tuple(GlimpseVectorEnv(num_envs=1, split="test").reset()[0]["location"][0].tolist())
+        for _ in range(48)
+    }
+    assert len(firsts) == 48
     venv = GlimpseVectorEnv(num_envs=8, split="test")
     venv.reset(seed=1)
     after_seed = [venv.reset()[0]["location"] for _ in range(2)]
