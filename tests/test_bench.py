@@ -111,9 +111,27 @@ def test_summary_table_mean_and_std_over_seeds(tmp_path):
     (row,) = summarize(records, ["fake"], ["GlimpseEnv-v0"])
     assert row.accuracy == pytest.approx((0.1, 0.1))  # seeds 0, 0.1, 0.2: sample std 0.1
     assert (row.ok, row.cells, row.steps_per_s) == (3, 4, pytest.approx(200.0))
-    assert "| GlimpseEnv-v0 | fake | 0.100 ± 0.100 | 0.100 ± 0.100 | 100 | 200 |" in (
-        markdown_table([row])
-    )
+    assert row.per_seed == ((0, 0.0), (1, 0.1), (2, 0.2))
+    assert (
+        "| GlimpseEnv-v0 | fake | 0.100 ± 0.100 | 0.100 ± 0.100 | 0: 0.000, 1: 0.100, 2: 0.200 "
+        "| 100 | 200 |"
+    ) in markdown_table([row])
+
+
+def test_report_only_tables_the_recorded_cells_and_trains_nothing(tmp_path, shared_data):
+    out = tmp_path / "bench"
+    flags = ["--agents", "fake", "--envs", "GlimpseEnv-v0", "--budget", "100", "--out", str(out),
+             "--workers", "0", "--no-progress"]  # fmt: skip
+    CALLS.clear()
+    assert bench_main([*flags, "--seeds", "2"]) == 0
+    assert len(CALLS) == 2
+    (out / "results.md").unlink()
+    assert bench_main([*flags, "--seeds", "3", "--report-only"]) == 0
+    assert len(CALLS) == 2  # seed 2 was not trained
+    report = (out / "results.md").read_text()
+    assert "| 0: 0.000, 1: 0.100 | 100 | 200 |" in report and report.rstrip().count("| 2/3 |") == 1
+    assert "--seeds 3" in report and "--report-only" not in report
+    assert (out / "learning_curves.png").is_file()
 
 
 def test_bench_refuses_bad_arguments(tmp_path, capsys):

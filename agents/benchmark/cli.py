@@ -5,6 +5,8 @@
 
 Writes under ``--out``: ``results.jsonl`` (one line per finished cell, appended as cells finish;
 running the same command again resumes), ``results.md`` (the table) and ``learning_curves.png``.
+``--report-only`` writes the table and the curves of the cells already recorded there (a grid
+still running, or grids of several commands sharing one ``--out``) and trains nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from agents.benchmark.report import (
     summarize,
     write_atomic,
 )
-from agents.benchmark.runner import run_grid
+from agents.benchmark.runner import ResultsLog, latest_records, run_grid
 from agents.evaluation import EvalProtocol, make_core
 from glimpse_env.commands.cli_args import parse_args, parse_json_object
 from glimpse_env.data.catalog import SHARED_TEST_SPLIT, SHARED_TRAIN_SPLIT
@@ -71,6 +73,8 @@ class Args:
     """Where the dataset files live; default $GLIMPSE_ENV_DATA, else a per-user cache."""
     progress: bool = True
     """Show the grid's progress bar and a line per finished cell."""
+    report_only: bool = False
+    """Train nothing: write the table and curves of the grid's cells recorded in --out."""
 
 
 def _names(text: str, flag: str) -> list[str]:
@@ -147,13 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"glimpse-env bench: error: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    print(f"{len(specs)} cells -> {out / 'results.jsonl'}", flush=True)
-    records = run_grid(specs, out / "results.jsonl", workers, args.ray, args.progress)
+    if args.report_only:
+        records = latest_records(ResultsLog(out / "results.jsonl").records(), specs)
+        print(f"{len(records)} of {len(specs)} cells recorded in {out / 'results.jsonl'}")
+    else:
+        print(f"{len(specs)} cells -> {out / 'results.jsonl'}", flush=True)
+        records = run_grid(specs, out / "results.jsonl", workers, args.ray, args.progress)
 
     agents = list(dict.fromkeys(spec.agent for spec in specs))
     envs = list(dict.fromkeys(spec.env_id for spec in specs))
     plot_curves(records, agents, envs, out / "learning_curves.png")
-    command = shlex.join(["glimpse-env", "bench", *argv])
+    # the command that trains (or trained) these cells: the same without --report-only
+    command = shlex.join(["glimpse-env", "bench", *(a for a in argv if a != "--report-only")])
     hardware = hardware_description(workers)
     if args.ray is not None:
         hardware += f", as Ray tasks ({args.ray})"
@@ -165,9 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         budget=args.budget,
         hardware=hardware,
         curves="learning_curves.png",
+        seeds=args.seeds,
     )
     write_atomic(out / "results.md", report)
-    print(markdown_table(summarize(records, agents, envs)))
+    print(markdown_table(summarize(records, agents, envs, args.seeds)))
     print(f"wrote {out / 'results.md'} and {out / 'learning_curves.png'}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
 

@@ -43,6 +43,8 @@ class SummaryRow:
     steps_per_s: float | None
     wall_time_s: float | None
     env_steps: float | None
+    per_seed: tuple[tuple[int, float], ...] = ()
+    """``(seed, test accuracy)`` of each ``ok`` cell, by seed."""
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float] | None:
@@ -58,9 +60,15 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def summarize(
-    records: Sequence[Record], agents: Sequence[str], envs: Sequence[str]
+    records: Sequence[Record],
+    agents: Sequence[str],
+    envs: Sequence[str],
+    seeds: int | None = None,
 ) -> list[SummaryRow]:
-    """Rows for every env (outer) and agent (inner), in the order given."""
+    """Rows for every env (outer) and agent (inner), in the order given.
+
+    ``seeds``: the cells asked per row (``cells``); default: the records found for it.
+    """
     rows = []
     for env_id in envs:
         for agent in agents:
@@ -71,13 +79,14 @@ def summarize(
                 SummaryRow(
                     env_id=env_id,
                     agent=agent,
-                    cells=len(cells),
+                    cells=len(cells) if seeds is None else seeds,
                     ok=len(ok),
                     accuracy=_mean_std([r["accuracy"] for r in ok]),
                     mean_return=_mean_std([r["mean_return"] for r in ok]),
                     steps_per_s=_mean([r["env_steps"] / r["train_time_s"] for r in trained]),
                     wall_time_s=_mean([r["wall_time_s"] for r in ok]),
                     env_steps=_mean([r["env_steps"] for r in ok]),
+                    per_seed=tuple(sorted((r["seed"], r["accuracy"]) for r in ok)),
                 )
             )
     return rows
@@ -91,18 +100,23 @@ def _num(value: float | None, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
+def _per_seed(row: SummaryRow) -> str:
+    return ", ".join(f"{seed}: {accuracy:.3f}" for seed, accuracy in row.per_seed) or "–"
+
+
 def markdown_table(rows: Sequence[SummaryRow]) -> str:
-    """The results as a GitHub markdown table."""
+    """The results as a GitHub markdown table (one row per env and agent)."""
     lines = [
-        "| env | agent | test accuracy | test return | train env steps | env steps/s "
-        "| wall time / cell (s) | seeds ok |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
+        "| env | agent | test accuracy | test return | per seed (seed: accuracy) "
+        "| train env steps | env steps/s | wall time / cell (s) | seeds ok |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lines.append(
             f"| {row.env_id} | {row.agent} | {_pm(row.accuracy)} | {_pm(row.mean_return)} "
-            f"| {_num(row.env_steps, ',.0f')} | {_num(row.steps_per_s, ',.0f')} "
-            f"| {_num(row.wall_time_s, '.0f')} | {row.ok}/{row.cells} |"
+            f"| {_per_seed(row)} | {_num(row.env_steps, ',.0f')} "
+            f"| {_num(row.steps_per_s, ',.0f')} | {_num(row.wall_time_s, '.0f')} "
+            f"| {row.ok}/{row.cells} |"
         )
     return "\n".join(lines)
 
@@ -214,8 +228,12 @@ def report_markdown(
     budget: int,
     hardware: str,
     curves: str | None = None,
+    seeds: int | None = None,
 ) -> str:
-    """The whole report: how it was made, the table, the failed cells, the curves picture."""
+    """The whole report: how it was made, the table, the failed cells, the curves picture.
+
+    ``seeds``: the seeds asked per (env, agent), for the table's *seeds ok* column.
+    """
     lines = [
         "# Benchmark results",
         "",
@@ -227,7 +245,7 @@ def report_markdown(
         "sample std over seeds. env steps/s: training env steps over training wall time "
         "(learning included). Wall time: the whole cell (training and evaluation).",
         "",
-        markdown_table(summarize(records, agents, envs)),
+        markdown_table(summarize(records, agents, envs, seeds)),
     ]
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
