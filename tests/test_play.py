@@ -143,3 +143,98 @@ def test_play_needs_rgb_array():
     data = ImageDataset(torch.zeros(2, 1, 28, 28, dtype=torch.uint8), torch.arange(2), ("a", "b"))
     with pytest.raises(ValueError, match="rgb_array"):
         PlaySession(gym.make("GlimpseEnv-v0", dataset=data))
+
+
+# ---- watching a policy play: glimpse-env play --policy P -------------------------------------
+
+
+class Guesser:
+    """Looks at the centre and guesses ``label`` (SB3's predict signature)."""
+
+    def __init__(self, label: int) -> None:
+        self.label = label
+
+    def predict(self, obs, state=None, episode_start=None, deterministic=True):
+        logits = np.zeros(10, np.float32)
+        logits[self.label] = 5.0
+        return {"location": np.zeros(2, np.float32), "logits": logits}, state
+
+
+class Recorder:
+    """A window that records what it is shown and waits, and posts ``quit_after`` a show."""
+
+    def __init__(self, pygame, quit_after: int | None = None) -> None:
+        self.pygame, self.quit_after = pygame, quit_after
+        self.shown: list[np.ndarray] = []
+        self.waits = 0
+        self.is_open = True
+
+    def show(self, frame):
+        self.shown.append(frame)
+
+    def pump(self):
+        if self.quit_after is not None and len(self.shown) >= self.quit_after:
+            return [key(self.pygame, self.pygame.K_ESCAPE)]
+        return []
+
+    def wait(self, fps):
+        self.waits += 1
+
+    def close(self):
+        self.is_open = False
+
+
+@pytest.mark.parametrize(("label", "right"), [(7, 3), (2, 0)])
+def test_watch_scores_the_policy_and_holds_each_last_frame(pygame, label, right):
+    from glimpse_env.commands.watch import HEADER as BAND
+    from glimpse_env.commands.watch import watch
+
+    env = make_env(early_stop=False, num_glimpses=3)  # every image is a 7
+    window = Recorder(pygame)
+    score = watch(env, Guesser(label), seed=0, max_episodes=3, fps=4, end_pause=0.5, window=window)
+    assert (score.played, score.right) == (3, right)
+    frames_per_episode = 1 + 3  # the reset and each step
+    assert len(window.shown) == 3 * frames_per_episode
+    assert window.waits == 3 * (frames_per_episode + 2)  # the last frame: 0.5 s more at 4 fps
+    layout = env.unwrapped.renderer.layout
+    assert {f.shape for f in window.shown} == {(BAND + layout.height, layout.width, 3)}
+    assert not window.is_open  # closed on return
+
+
+def test_watch_stops_when_the_user_presses_escape(pygame):
+    from glimpse_env.commands.watch import watch
+
+    window = Recorder(pygame, quit_after=6)  # during the second episode
+    env = make_env(early_stop=False, num_glimpses=3)
+    score = watch(env, Guesser(7), seed=0, max_episodes=5, fps=1000, window=window)
+    assert score.played == 1 and len(window.shown) == 6 and not window.is_open
+
+
+def test_play_command_watches_a_named_policy(pygame, shared_data, capsys):
+    from glimpse_env.commands.render_cli import play_main
+
+    code = play_main(
+        ["GlimpseEnv-v0", "--policy", "center", "--episodes", "2", "--fps", "1000",
+         "--end-pause", "0", "--seed", "0", "--env-kwargs", '{"split": "test[:20]"}'],
+    )  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().out.startswith("'center' on GlimpseEnv-v0: ")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--fps", "0"], "--fps must be positive, got 0.0"),
+        (["--end-pause", "-1"], "--end-pause must be >= 0 seconds, got -1.0"),
+        (["--episodes", "0"], "--episodes must be at least 1, got 0"),
+        (["--policy", "nosuch.pt"], "nosuch.pt"),
+    ],
+)
+def test_play_command_watch_errors_are_one_line(pygame, capsys, flags, message):
+    from glimpse_env.commands.render_cli import play_main
+
+    argv = ["GlimpseEnv-v0", *(flags if "--policy" in flags else ["--policy", "random", *flags])]
+    assert play_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("glimpse-env play: error: ") and message in err
+    assert err.count("\n") == 1

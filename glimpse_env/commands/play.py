@@ -21,7 +21,7 @@ import numpy as np
 from glimpse_env.faces.env import GlimpseEnv
 from glimpse_env.pictures.raster import Rect, draw_text, fill_rect, text_size
 from glimpse_env.pictures.render import BACKGROUND, DIM, PANEL, RIGHT, TEXT, WRONG, Layout
-from glimpse_env.pictures.window import Window, import_pygame
+from glimpse_env.pictures.window import Window, import_pygame, is_quit
 
 __all__ = ["HEADER", "Command", "PlaySession", "event_command", "play", "play_once"]
 
@@ -71,11 +71,9 @@ def event_command(
         The :class:`Command`, or None for an event that means nothing.
     """
     pygame = import_pygame()
-    if event.type == pygame.QUIT:
+    if is_quit(event):
         return Command("quit")
     if event.type == pygame.KEYDOWN:
-        if event.key in (pygame.K_ESCAPE, pygame.K_q):
-            return Command("quit")
         if event.key in (pygame.K_SPACE, pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_n):
             return Command("next") if done else None
         digit = _digit(pygame, event.key)

@@ -6,6 +6,7 @@
         --env-kwargs '{"split": "test"}'
     glimpse-env gif --policy runs/ram/best.pt --out ram.gif   # the env the RAM was trained on
     glimpse-env play GlimpseEnv-cluttered60-v0 --env-kwargs '{"split": "test"}'
+    glimpse-env play GlimpseEnv-cluttered60-v0 --policy pretrained   # watch the pretrained RAM
 
 The environment id may come first, as a positional argument, or as ``--env ID``. With a policy
 file, ``gif`` makes the env the file was trained on (:func:`~glimpse_env.commands.policies.
@@ -25,7 +26,7 @@ import numpy as np
 
 import glimpse_env  # noqa: F401  (registers the ids)
 from glimpse_env.commands.cli_args import parse_args, parse_json_object
-from glimpse_env.commands.policies import Policy, load_policy, policy_env
+from glimpse_env.commands.policies import DEFAULT_ENV, Policy, load_policy, policy_env
 from glimpse_env.pictures.recording import write_gif
 
 __all__ = ["GifArgs", "PlayArgs", "gif_main", "make_env", "play_main", "run_episode"]
@@ -58,18 +59,26 @@ class GifArgs:
 
 @dataclass
 class PlayArgs:
-    """Play a glimpse environment yourself in a pygame window."""
+    """Play a glimpse environment yourself in a pygame window, or watch a policy play it."""
 
-    env: str = "GlimpseEnv-v0"
-    """The environment id (may also be given as the first, positional argument)."""
+    env: str | None = None
+    """The environment id (may also be given as the first, positional argument); default: the
+    one the policy file was trained on, else GlimpseEnv-v0."""
+    policy: str | None = None
+    """Watch this policy play instead of playing: random, center, scan, pretrained, or a policy
+    file such as a RAM checkpoint (as for glimpse-env gif)."""
     seed: int | None = None
     """Seed of the first reset (None: random)."""
     episodes: int | None = None
-    """Stop after this many episodes (None: play until the window is closed)."""
+    """Stop after this many episodes (None: until the window is closed)."""
     env_kwargs: str = "{}"
-    """Extra gym.make kwargs as JSON, e.g. '{"split": "test"}'. early_stop defaults to true."""
-    fps: float = 30.0
-    """Window refresh rate."""
+    """Extra gym.make kwargs as JSON, e.g. '{"split": "test"}'. A person's game defaults to
+    early_stop=true."""
+    fps: float | None = None
+    """Window refresh rate (playing: 30), or steps shown a second (watching: the env's
+    render_fps)."""
+    end_pause: float = 1.0
+    """Watching: seconds each episode's last frame stays up."""
 
 
 def _positional_env(argv: Sequence[str]) -> list[str]:
@@ -179,17 +188,49 @@ def gif_main(argv: Sequence[str] | None = None) -> int:
 
 
 def play_main(argv: Sequence[str] | None = None) -> int:
-    """``glimpse-env play ID [--seed S] [--episodes N] [--env-kwargs JSON]``."""
-    from glimpse_env.commands.play import play
-
+    """``glimpse-env play [ID] [--policy P] [--seed S] [--episodes N] [--env-kwargs JSON]``."""
     args = parse_args(
         PlayArgs, _positional_env(sys.argv[1:] if argv is None else argv), prog="glimpse-env play"
     )
+    if args.policy is not None:
+        return _watch_main(args)
+    from glimpse_env.commands.play import play
+
     try:
-        env = make_env(args.env, args.env_kwargs, "rgb_array", defaults={"early_stop": True})
+        if args.fps is not None and not args.fps > 0:
+            raise ValueError(f"--fps must be positive, got {args.fps}")
+        env = make_env(
+            args.env or DEFAULT_ENV, args.env_kwargs, "rgb_array", defaults={"early_stop": True}
+        )
     except _USER_ERRORS as err:
         return _fail("play", err)
-    session = play(env, seed=args.seed, max_episodes=args.episodes, fps=args.fps)
+    session = play(env, seed=args.seed, max_episodes=args.episodes, fps=args.fps or 30.0)
     env.close()
     print(f"score: {session.right}/{session.played} right")
+    return 0
+
+
+def _watch_main(args: PlayArgs) -> int:
+    """``glimpse-env play --policy P``: the policy plays, in the window, on its own env."""
+    from glimpse_env.commands.watch import watch
+
+    try:
+        if args.fps is not None and not args.fps > 0:
+            raise ValueError(f"--fps must be positive, got {args.fps}")
+        if not args.end_pause >= 0:
+            raise ValueError(f"--end-pause must be >= 0 seconds, got {args.end_pause}")
+        if args.episodes is not None and args.episodes < 1:
+            raise ValueError(f"--episodes must be at least 1, got {args.episodes}")
+        assert args.policy is not None
+        choice = policy_env(args.policy, args.env, parse_json_object(args.env_kwargs))
+        env = gym.make(choice.env_id, render_mode="rgb_array", **choice.kwargs)
+        policy = load_policy(args.policy, env, seed=args.seed)
+    except _USER_ERRORS as err:
+        return _fail("play", err)
+    if choice.note:
+        print(choice.note, file=sys.stderr)
+    fps = args.fps or float(env.metadata.get("render_fps", 4))
+    score = watch(env, policy, args.seed, args.episodes, fps, args.end_pause)
+    env.close()
+    print(f"{args.policy!r} on {choice.env_id}: {score.right}/{score.played} right")
     return 0

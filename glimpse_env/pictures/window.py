@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Window", "import_pygame"]
+__all__ = ["Window", "import_pygame", "is_quit"]
 
 
 def import_pygame() -> ModuleType:
@@ -27,6 +27,14 @@ def import_pygame() -> ModuleType:
             "pip install 'glimpse-env[render]' (or pip install pygame)"
         ) from err
     return pygame
+
+
+def is_quit(event: Any) -> bool:
+    """True for a pygame event that means stop: closing the window, Esc or Q."""
+    pygame = import_pygame()
+    if event.type == pygame.QUIT:
+        return True
+    return event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)
 
 
 class Window:
