@@ -26,7 +26,13 @@ import numpy as np
 
 import glimpse_env  # noqa: F401  (registers the ids)
 from glimpse_env.commands.cli_args import parse_args, parse_json_object
-from glimpse_env.commands.policies import DEFAULT_ENV, Policy, load_policy, policy_env
+from glimpse_env.commands.policies import (
+    DEFAULT_ENV,
+    EnvChoice,
+    Policy,
+    load_policy,
+    policy_env,
+)
 from glimpse_env.pictures.recording import write_gif
 
 __all__ = ["GifArgs", "PlayArgs", "gif_main", "make_env", "play_main", "run_episode"]
@@ -153,6 +159,21 @@ def _check_gif_args(args: GifArgs) -> None:
         raise ValueError(f"--out {out}: a parent of it is a file, not a folder")
 
 
+def _policy_in_its_env(
+    spec: str, env_id: str | None, env_kwargs: str, seed: int | None
+) -> tuple[EnvChoice, gym.Env, Policy]:
+    """The ``rgb_array`` env a ``--policy`` acts in (:func:`policy_env`) and the policy.
+
+    Prints the choice's note (the env differs from the policy's training env) on stderr.
+    """
+    choice = policy_env(spec, env_id, parse_json_object(env_kwargs))
+    env = gym.make(choice.env_id, render_mode="rgb_array", **choice.kwargs)
+    policy = load_policy(spec, env, seed=seed)
+    if choice.note:
+        print(choice.note, file=sys.stderr)
+    return choice, env, policy
+
+
 def gif_main(argv: Sequence[str] | None = None) -> int:
     """``glimpse-env gif [ID] --policy P --episodes N --out FILE.gif [...]``."""
     args = parse_args(
@@ -160,13 +181,9 @@ def gif_main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         _check_gif_args(args)
-        choice = policy_env(args.policy, args.env, parse_json_object(args.env_kwargs))
-        env = gym.make(choice.env_id, render_mode="rgb_array", **choice.kwargs)
-        policy = load_policy(args.policy, env, seed=args.seed)
+        choice, env, policy = _policy_in_its_env(args.policy, args.env, args.env_kwargs, args.seed)
     except _USER_ERRORS as err:
         return _fail("gif", err)
-    if choice.note:
-        print(choice.note, file=sys.stderr)
     fps = args.fps or float(env.metadata.get("render_fps", 4))
     frames: list[np.ndarray] = []
     durations: list[float] = []
@@ -222,13 +239,9 @@ def _watch_main(args: PlayArgs) -> int:
         if args.episodes is not None and args.episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {args.episodes}")
         assert args.policy is not None
-        choice = policy_env(args.policy, args.env, parse_json_object(args.env_kwargs))
-        env = gym.make(choice.env_id, render_mode="rgb_array", **choice.kwargs)
-        policy = load_policy(args.policy, env, seed=args.seed)
+        choice, env, policy = _policy_in_its_env(args.policy, args.env, args.env_kwargs, args.seed)
     except _USER_ERRORS as err:
         return _fail("play", err)
-    if choice.note:
-        print(choice.note, file=sys.stderr)
     fps = args.fps or float(env.metadata.get("render_fps", 4))
     score = watch(env, policy, args.seed, args.episodes, fps, args.end_pause)
     env.close()
