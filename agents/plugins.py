@@ -146,6 +146,7 @@ RAM = Agent(
     eval="agents.ram.evaluate:main",
     loader=PolicyLoader(is_ram_checkpoint, load_ram, ram_trained_on),
     policies={"pretrained": "agents.ram.pretrained:pretrained_policy"},
+    policy_envs={"pretrained": "agents.ram.pretrained:pretrained_trained_on"},
 )
 CNN = Agent(
     "cnn", "baseline: a small CNN that sees the whole canvas", train="agents.ram.baselines:main_cnn"

@@ -219,3 +219,20 @@ def test_gif_notes_what_differs_from_the_training_env(tmp_path, shared_data, cap
     err = capsys.readouterr().err
     assert err == f"note: {checkpoint} was trained on GlimpseEnv-v0; this env has " \
         "num_glimpses=2 (trained 3)\n"  # fmt: skip
+
+
+def test_a_named_policy_can_say_which_env_it_was_trained_on(plugin_registry):
+    from glimpse_env.commands.plugins import Agent, register_agent
+
+    trained = TrainedOn("GlimpseEnv-v0", {"num_glimpses": 4}, test_split="test[9000:]")
+    register_agent(Agent("mine", "a test", policies={"mine": "agents.plugins:center_policy"},
+                         policy_envs={"mine": lambda env_id: trained}))  # fmt: skip
+    assert policy_env("mine", None, {}) == EnvChoice(
+        "GlimpseEnv-v0", {"num_glimpses": 4, "split": "test[9000:]"}
+    )
+    with pytest.raises(ValueError, match="policy_envs names 'other', which is not one of its"):
+        Agent("bad", "a test", policies={"mine": "m:f"}, policy_envs={"other": "m:g"})
+    register_agent(Agent("odd", "a test", policies={"odd": "agents.plugins:center_policy"},
+                         policy_envs={"odd": lambda env_id: "GlimpseEnv-v0"}))  # fmt: skip
+    with pytest.raises(ValueError, match="the trained_on of policy 'odd' returned 'GlimpseEnv-v0'"):
+        policy_env("odd", None, {})

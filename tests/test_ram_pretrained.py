@@ -19,6 +19,7 @@ from agents.ram.publish import main as publish_main
 from agents.ram.publish import training_command
 from agents.ram.train import Args, train
 from glimpse_env.commands.cli import main as cli_main
+from glimpse_env.commands.policies import policy_env
 from glimpse_env.registration import env_kwargs
 
 
@@ -85,8 +86,12 @@ def test_gif_plays_the_pretrained_policy(run_folder, tmp_path, monkeypatch, caps
     assert publish_main(["--run", str(run_folder), *argv]) == 0
     assert "published" in capsys.readouterr().out
     monkeypatch.setattr(pretrained_module, "default_directory", lambda: shipped)
+    # The env the pretrained RAM of the id was trained on, on its held-out split.
+    for env_id in ("GlimpseEnv-v0", None):
+        choice = policy_env("pretrained", env_id, {})
+        assert choice.env_id == "GlimpseEnv-v0" and choice.kwargs["split"] == "test[9800:]"
     gif = ["gif", "GlimpseEnv-v0", "--policy", "pretrained", "--episodes", "1"]
-    gif += ["--env-kwargs", '{"split": "test[9800:]"}', "--out", str(tmp_path / "a.gif")]
+    gif += ["--out", str(tmp_path / "a.gif")]
     assert cli_main(gif) == 0
     assert (tmp_path / "a.gif").is_file()
     gif[1] = "GlimpseEnv-translated60-v0"

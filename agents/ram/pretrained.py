@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ __all__ = [
     "default_directory",
     "pretrained_path",
     "pretrained_policy",
+    "pretrained_trained_on",
     "publish",
 ]
 
@@ -126,6 +127,21 @@ def pretrained_policy(env: Any, seed: int | None = None) -> Any:
     if spec is None:
         raise ValueError("--policy pretrained needs an env made by id (gym.make('GlimpseEnv-...'))")
     return load_ram(pretrained_path(spec.id), env)
+
+
+def pretrained_trained_on(env_id: str) -> Any:
+    """The :class:`~glimpse_env.commands.plugins.TrainedOn` of the shipped RAM of ``env_id``:
+    the env it was trained on and the held-out split it was tested on.
+
+    ``glimpse-env gif ID --policy pretrained`` and ``play`` use it to show the held-out images.
+
+    Raises:
+        ValueError: none is shipped for ``env_id`` (the message lists those that are).
+    """
+    from agents.plugins import ram_trained_on
+
+    trained = ram_trained_on(pretrained_path(env_id))
+    return replace(trained, test_split=available()[env_id].test_split)
 
 
 def check_split(test_split: str, images: int = CHECK_IMAGES) -> str:

@@ -49,6 +49,7 @@ __all__ = [
     "commands",
     "get_agent",
     "named_policies",
+    "named_policy_env",
     "policy_loaders",
     "register_agent",
     "register_command",
@@ -148,6 +149,9 @@ class Agent:
         eval: ``main(argv)`` of ``glimpse-env eval NAME ARGS...``.
         loader: reads this agent's policy files.
         policies: policy names for ``--policy NAME`` -> ``factory(env, seed) -> Policy``.
+        policy_envs: for some of those names, ``trained_on(env_id) -> TrainedOn | None``: the
+            env the named policy for that id was trained on (``gif`` and ``play`` then show its
+            held-out split, as for a policy file).
     """
 
     name: str
@@ -156,6 +160,7 @@ class Agent:
     eval: Target | None = None
     loader: PolicyLoader | None = None
     policies: Mapping[str, Target] = field(default_factory=dict)
+    policy_envs: Mapping[str, Target] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_name("an agent's", self.name)
@@ -168,6 +173,13 @@ class Agent:
         for policy, factory in self.policies.items():
             _check_name(f"agent {self.name!r}: a policy's", policy)
             _check_target(f"agent {self.name!r}: policy {policy!r}", factory)
+        for policy, trained_on in self.policy_envs.items():
+            if policy not in self.policies:
+                raise ValueError(
+                    f"agent {self.name!r}: policy_envs names {policy!r}, which is not one of its "
+                    f"policies ({', '.join(self.policies) or 'none'})"
+                )
+            _check_target(f"agent {self.name!r}: policy_envs {policy!r}", trained_on)
 
 
 @dataclass(frozen=True)
@@ -373,3 +385,11 @@ def named_policies() -> dict[str, tuple[str, Target]]:
         for policy, factory in agent.policies.items():
             found.setdefault(policy, (agent.name, factory))
     return found
+
+
+def named_policy_env(name: str) -> Target | None:
+    """The ``trained_on(env_id)`` of the agent whose policy ``name`` is, if it gives one."""
+    owner = named_policies().get(name)
+    if owner is None:
+        return None
+    return _registry().agents[owner[0]].policy_envs.get(name)

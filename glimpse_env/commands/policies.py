@@ -37,6 +37,7 @@ from glimpse_env.commands.plugins import (
     TrainedOn,
     agents,
     named_policies,
+    named_policy_env,
     policy_loaders,
     register_agent,
     resolve,
@@ -186,20 +187,29 @@ def load_policy(spec: str, env: Any, seed: int | None = None) -> Policy:
     return policy
 
 
-def policy_trained_on(spec: str | None) -> TrainedOn | None:
-    """The env a policy file was trained on, if ``spec`` is a file whose loader reports one.
+def policy_trained_on(spec: str | None, env_id: str | None = None) -> TrainedOn | None:
+    """The env a policy was trained on, if its loader (or its agent, for a name) reports one.
+
+    Args:
+        spec: a policy file, a policy name, or None.
+        env_id: the id the policy is for (a named policy such as ``pretrained`` has one per id);
+            default :data:`DEFAULT_ENV`.
 
     Raises:
         ValueError: a file no loader reads, or one its loader cannot read.
     """
-    if spec is None or spec in named_policies():
+    if spec is None:
         return None
-    path, _, loader = _policy_file(spec)
-    if loader.trained_on is None:
-        return None
-    trained = resolve(loader.trained_on)(path)
+    if spec in named_policies():
+        hook, source = named_policy_env(spec), f"policy {spec!r}"
+        trained = None if hook is None else resolve(hook)(env_id or DEFAULT_ENV)
+    else:
+        path, _, loader = _policy_file(spec)
+        if loader.trained_on is None:
+            return None
+        trained, source = resolve(loader.trained_on)(path), f"{path}'s loader"
     if trained is not None and not isinstance(trained, TrainedOn):
-        raise ValueError(f"the trained_on of {path}'s loader returned {trained!r}, not a TrainedOn")
+        raise ValueError(f"the trained_on of {source} returned {trained!r}, not a TrainedOn")
     return trained
 
 
@@ -259,7 +269,7 @@ def policy_env(
     Raises:
         ValueError: a policy file no loader can read (or its loader's error).
     """
-    trained = policy_trained_on(policy)
+    trained = policy_trained_on(policy, env_id)
     base: dict[str, Any] = dict(defaults or {})
     if trained is None:
         return EnvChoice(env_id or DEFAULT_ENV, {**base, **env_kwargs})
