@@ -105,11 +105,18 @@ def is_sb3_model(path: Path) -> bool:
     return can_load(path)
 
 
+def metadata_trained_on(metadata: Any) -> TrainedOn | None:
+    """The env of a zip's metadata (SB3's or an in-the-loop pair's: ``env_id``, ``env_kwargs``,
+    ``test_split``); None for a file that records no env id."""
+    if metadata.env_id is None:
+        return None
+    return TrainedOn(metadata.env_id, metadata.env_kwargs, metadata.test_split)
+
+
 def sb3_trained_on(path: Path) -> TrainedOn | None:
     from agents.sb3.metadata import read_metadata
 
-    metadata = read_metadata(path)
-    return None if metadata.env_id is None else TrainedOn(metadata.env_id, metadata.env_kwargs)
+    return metadata_trained_on(read_metadata(path))
 
 
 # The reference policies: factory(env, seed) -> Policy.

@@ -18,6 +18,7 @@ from agents.in_the_loop.names import DESCRIPTIONS
 from agents.in_the_loop.pair import CLASSIFIER_MEMBER, can_load, load_pair, save_pair
 from agents.in_the_loop.train import train_loop
 from glimpse_env.commands.cli import main as cli
+from glimpse_env.commands.policies import policy_env
 from glimpse_env.core.batched import GlimpseCore
 from glimpse_env.core.config import GlimpseConfig
 from glimpse_env.data import ImageDataset
@@ -140,6 +141,8 @@ def test_train_command_writes_a_pair_that_is_tested(tmp_path, capsys):
     assert cli(argv) == 0
     printed = capsys.readouterr().out
     assert "test (test[9000:9050], 50 episodes" in printed and can_load(out)
+    choice = policy_env(str(out), None, {})  # what gif and play show: the tested images
+    assert (choice.env_id, choice.kwargs["split"]) == ("GlimpseEnv-v0", "test[9000:9050]")
 
 
 def test_benchmark_cell_of_a_loop_agent():

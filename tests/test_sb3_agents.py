@@ -13,7 +13,7 @@ from agents.sb3.metadata import can_load, read_metadata
 from agents.sb3.policy import SB3Policy, save_model
 from agents.sb3.train import train_sb3
 from glimpse_env.commands.cli import main as cli_main
-from glimpse_env.commands.policies import load_policy
+from glimpse_env.commands.policies import load_policy, policy_env
 from glimpse_env.data import ImageDataset
 from glimpse_env.faces.wrappers import DiscreteAction, FlatAction
 
@@ -145,6 +145,9 @@ def test_train_command_saves_a_loadable_model(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "test (test[8000:], 50 episodes, deterministic): accuracy" in printed
     assert read_metadata(out).env_kwargs["split"] == "test[:8000]"
+    # the file records the split it was tested on: gif and play show those images
+    assert read_metadata(out).test_split == "test[8000:]"
+    assert policy_env(str(out), None, {}).kwargs["split"] == "test[8000:]"
 
 
 def test_train_command_refuses_bad_json(capsys):

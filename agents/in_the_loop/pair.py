@@ -67,6 +67,7 @@ class PairMetadata:
         observation: ``"flat"`` or ``"dict"``; with_state: the classifier's state observed.
         glimpse_shape, num_classes, num_glimpses, canvas_shape: the env's configuration.
         env_id, env_kwargs: the env it was trained on (JSON-able kwargs).
+        test_split: the held-out split ``glimpse-env train`` tested it on (gif shows that one).
         model: the SB3 model's description (:func:`agents.sb3.model_spec.describe_model`).
     """
 
@@ -83,6 +84,7 @@ class PairMetadata:
     env_id: str | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
+    test_split: str | None = None
 
     def configuration(self) -> dict[str, tuple[int, ...] | int]:
         """The env configuration a pair can act in."""

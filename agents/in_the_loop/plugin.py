@@ -19,9 +19,9 @@ __all__ = ["AGENTS", "PAIRS", "trained_on"]
 def trained_on(path: Path) -> TrainedOn | None:
     """The env a pair's file was trained on (read from its metadata member)."""
     from agents.in_the_loop.pair import read_pair_metadata
+    from agents.plugins import metadata_trained_on
 
-    metadata = read_pair_metadata(path)
-    return None if metadata.env_id is None else TrainedOn(metadata.env_id, metadata.env_kwargs)
+    return metadata_trained_on(read_pair_metadata(path))
 
 
 def _agent(name: str) -> Agent:

@@ -15,7 +15,7 @@ fixed canvases).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -162,7 +162,8 @@ def train_and_save(agent: str, args: Args) -> Path:
         )  # fmt: skip
 
     def save(run: LoopRun, path: str) -> Path:
-        return save_pair(run.model, path, run.metadata, run.classifier)
+        metadata = replace(run.metadata, test_split=args.test_split)
+        return save_pair(run.model, path, metadata, run.classifier)
 
     return train_save_test(args, agent, train, save, default_path(agent, args))
 

@@ -35,6 +35,7 @@ class SB3Metadata:
         early_stop: the env had a stop action (flat actions only).
         env_id: the env it was trained on.
         env_kwargs: that env's JSON-able kwargs.
+        test_split: the held-out split ``glimpse-env train`` tested it on (gif shows that one).
         model: what it takes to rebuild the SB3 model without unpickling (the policy class,
             spaces, policy kwargs and hyperparameters as JSON, see
             :func:`agents.sb3.model_spec.describe_model`); filled by ``save_model``.
@@ -51,6 +52,7 @@ class SB3Metadata:
     env_id: str | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] | None = None
+    test_split: str | None = None
 
 
 def read_metadata(path: str | os.PathLike) -> SB3Metadata:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -207,7 +207,7 @@ def train_and_save(algo: str, args: Args) -> Path:
         )  # fmt: skip
 
     def save(run: SB3Run, path: str) -> Path:
-        return save_model(run.model, path, run.metadata)
+        return save_model(run.model, path, replace(run.metadata, test_split=args.test_split))
 
     return train_save_test(args, algo, train, save, default_path(algo, args))
 
