@@ -1,12 +1,19 @@
 """RAMAgent: a trained RAM as a policy for a plain gymnasium loop (SB3's ``predict`` contract).
 
->>> agent = RAMAgent.from_checkpoint("runs/ram/best.pt")  # doctest: +SKIP
->>> agent = RAMAgent.from_pretrained("GlimpseEnv-cluttered60-v0")  # shipped  # doctest: +SKIP
->>> obs, info = env.reset(seed=0)  # doctest: +SKIP
->>> state, done = None, False  # doctest: +SKIP
->>> while not done:  # doctest: +SKIP
+>>> import gymnasium as gym, glimpse_env, torch
+>>> from glimpse_env.data import ImageDataset
+>>> agent = RAMAgent.from_pretrained("GlimpseEnv-cluttered60-v0")  # shipped with the package
+>>> # or a run of yours: RAMAgent.from_checkpoint("runs/ram/best.pt")
+>>> data = ImageDataset(torch.zeros(4, 1, 28, 28, dtype=torch.uint8), torch.arange(4),
+...                     classes=tuple("0123456789"))  # MNIST: split="test[8000:]"
+>>> env = gym.make("GlimpseEnv-cluttered60-v0", dataset=data)
+>>> obs, info = env.reset(seed=0)
+>>> state, done = None, False
+>>> while not done:
 ...     action, state = agent.predict(obs, state)
 ...     obs, reward, done, truncated, info = env.step(action)
+>>> action["logits"].shape, sorted(info)
+((10,), ['belief', 'correct', 'label'])
 
 The recurrent state is returned and passed back, as for SB3's recurrent policies; pass
 ``episode_start`` (a bool per env) to clear it where an episode starts, or ``state=None`` to

@@ -9,7 +9,9 @@ canvases, the accuracy on a 200-image check slice (which the tests reproduce), t
 command, the hardware, the seed and the epoch.
 
 >>> from agents.ram import RAMAgent
->>> agent = RAMAgent.from_pretrained("GlimpseEnv-cluttered60-v0")  # doctest: +SKIP
+>>> agent = RAMAgent.from_pretrained("GlimpseEnv-cluttered60-v0")
+>>> agent.env_id, available()["GlimpseEnv-cluttered60-v0"].test_split
+('GlimpseEnv-cluttered60-v0', 'test[8000:]')
 
 :func:`publish` (``python -m agents.ram.publish --run RUN_FOLDER --hardware ...``) copies a
 finished run's checkpoint into the folder after measuring it.

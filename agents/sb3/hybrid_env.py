@@ -7,8 +7,11 @@ come), and the belief the env receives comes from a ``head`` the agent binds to 
 head of its policy network, read on the same observation (:mod:`agents.sb3.hybrid`). So a
 memoryless policy (SAC, CrossQ, PPO) sees the whole episode, and the belief is the policy's.
 
->>> venv = make_hybrid_vec_env("GlimpseEnv-v0", num_envs=16,
-...                            split="test[:8000]")  # doctest: +SKIP
+>>> import torch
+>>> from glimpse_env.data import ImageDataset
+>>> data = ImageDataset(torch.zeros(10, 1, 28, 28, dtype=torch.uint8), torch.arange(10),
+...                     classes=tuple("0123456789"))  # or split="test[:8000]" of MNIST
+>>> venv = make_hybrid_vec_env("GlimpseEnv-v0", num_envs=16, dataset=data)
 >>> venv.observation_space.shape  # glimpse 64 + x, y + 6 steps x (64 + x, y + seen)
 (468,)
 """
