@@ -112,6 +112,9 @@ def test_summary_table_mean_and_std_over_seeds(tmp_path):
     assert row.accuracy == pytest.approx((0.1, 0.1))  # seeds 0, 0.1, 0.2: sample std 0.1
     assert (row.ok, row.cells, row.steps_per_s) == (3, 4, pytest.approx(200.0))
     assert row.per_seed == ((0, 0.0), (1, 0.1), (2, 0.2))
+    one = summarize(records[2:3], ["fake"], ["GlimpseEnv-v0"], seeds=3)[0]
+    assert "| fake | 0.200 | 0.200 | 2: 0.200 | 100 | 200 |" in markdown_table([one])
+    assert "| 1/3 |" in markdown_table([one])
     assert (
         "| GlimpseEnv-v0 | fake | 0.100 ± 0.100 | 0.100 ± 0.100 | 0: 0.000, 1: 0.100, 2: 0.200 "
         "| 100 | 200 |"
@@ -129,7 +132,8 @@ def test_report_only_tables_the_recorded_cells_and_trains_nothing(tmp_path, shar
     assert bench_main([*flags, "--seeds", "3", "--report-only"]) == 0
     assert len(CALLS) == 2  # seed 2 was not trained
     report = (out / "results.md").read_text()
-    assert "| 0: 0.000, 1: 0.100 | 100 | 200 |" in report and report.rstrip().count("| 2/3 |") == 1
+    assert "| 0.050 ± 0.071 | 0.050 ± 0.071 | 0: 0.000, 1: 0.100 | 100 | 200 |" in report
+    assert report.rstrip().count("| 2/3 |") == 1
     assert "--seeds 3" in report and "--report-only" not in report
     assert (out / "learning_curves.png").is_file()
 

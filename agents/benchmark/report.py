@@ -92,8 +92,11 @@ def summarize(
     return rows
 
 
-def _pm(value: tuple[float, float] | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
+def _pm(value: tuple[float, float] | None, seeds: int, digits: int = 3) -> str:
+    """``mean ± std``; the mean alone for one seed (no spread to show)."""
+    if value is None:
+        return "–"
+    return f"{value[0]:.{digits}f}" + (f" ± {value[1]:.{digits}f}" if seeds > 1 else "")
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -113,7 +116,8 @@ def markdown_table(rows: Sequence[SummaryRow]) -> str:
     ]
     for row in rows:
         lines.append(
-            f"| {row.env_id} | {row.agent} | {_pm(row.accuracy)} | {_pm(row.mean_return)} "
+            f"| {row.env_id} | {row.agent} | {_pm(row.accuracy, row.ok)} "
+            f"| {_pm(row.mean_return, row.ok)} "
             f"| {_per_seed(row)} | {_num(row.env_steps, ',.0f')} "
             f"| {_num(row.steps_per_s, ',.0f')} | {_num(row.wall_time_s, '.0f')} "
             f"| {row.ok}/{row.cells} |"
