@@ -40,8 +40,19 @@ def interrupting_agent(env_id, seed, budget, env_kwargs, eval_kwargs) -> CellRes
     return fake_agent(env_id, seed, budget, env_kwargs, eval_kwargs)
 
 
+def saving_agent(env_id, seed, budget, env_kwargs, eval_kwargs, save_to=None) -> CellResult:
+    """Like fake_agent, and writes SAVE_TO.txt when asked to keep its model."""
+    result = fake_agent(env_id, seed, budget, env_kwargs, eval_kwargs)
+    if save_to is None:
+        return result
+    Path(f"{save_to}.txt").parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{save_to}.txt").write_text(f"seed {seed}")
+    return CellResult(**{**result.to_dict(), "info": {"model": f"{save_to}.txt"}})
+
+
 register_agent("fake", fake_agent)
 register_agent("broken", broken_agent)
+register_agent("saver", saving_agent)
 
 
 def grid(agent: str, seeds: int = 3) -> list[CellSpec]:
@@ -226,3 +237,26 @@ def test_grid_on_a_local_ray_instance(tmp_path):
     assert records[0]["eval_episodes"] == 50 and "ModuleNotFoundError" in records[1]["error"]
     lines = results.read_text().splitlines()
     assert sorted(json.loads(line)["key"] for line in lines) == sorted(s.key for s in specs)
+
+
+def test_save_models_keeps_the_models_of_agents_that_can_save(tmp_path, shared_data):
+    out = tmp_path / "bench"
+    flags = ["--agents", "saver,fake", "--envs", "GlimpseEnv-v0", "--seeds", "2", "--budget",
+             "100", "--out", str(out), "--workers", "0", "--no-progress"]  # fmt: skip
+    assert bench_main(flags) == 0
+    assert not (out / "models").exists()  # not asked
+    (out / "results.jsonl").unlink()
+    assert bench_main([*flags, "--save-models"]) == 0
+    saved = sorted(p.name for p in (out / "models").iterdir())
+    assert saved == ["saver_GlimpseEnv-v0_seed0.txt", "saver_GlimpseEnv-v0_seed1.txt"]
+    assert (out / "models" / saved[1]).read_text() == "seed 1"
+    records = ResultsLog(out / "results.jsonl").records()
+    assert [r["info"].get("model") for r in records] == [
+        str(out / "models" / saved[0]), str(out / "models" / saved[1]), None, None
+    ]  # fmt: skip
+    spec = CellSpec("saver", "GlimpseEnv-v0", 0, 100)
+    assert CellSpec("saver", "GlimpseEnv-v0", 0, 100, models_dir="m").key == spec.key  # resumes
+    assert spec.model_path is None
+    assert CellSpec("pkg.mod:f", "GlimpseEnv-v0", 2, 9, models_dir="m").model_path == str(
+        Path("m") / "pkg.mod-f_GlimpseEnv-v0_seed2"
+    )

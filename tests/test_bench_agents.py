@@ -10,6 +10,7 @@ from agents.benchmark.agents import chance_cell, classifier_cell, ram_cell
 from agents.evaluation import EvalProtocol, evaluate_policy, make_core
 from agents.glimpse_classifier import GlimpseClassifier, train_glimpse_classifier
 from agents.heuristics import CenterPolicy, ChancePolicy, ClassifierGuessPolicy, RandomPolicy
+from agents.ram import RAMAgent
 from glimpse_env.data.catalog import SHARED_TRAIN_SPLIT
 
 TRAIN = {"split": SHARED_TRAIN_SPLIT}
@@ -36,11 +37,18 @@ def test_center_classifier_learns_and_beats_chance(shared_data):
     assert cell.accuracy == cell.mean_return  # the 'correct' reward: 1 for a right guess
 
 
-def test_ram_cell_trains_whole_epochs_within_the_budget(shared_data):
-    cell = ram_cell("GlimpseEnv-v0", 0, 7_000, {"split": "test[:500]"}, EVAL)  # 3,000 per epoch
+def test_ram_cell_trains_whole_epochs_within_the_budget(shared_data, tmp_path):
+    cell = ram_cell(
+        "GlimpseEnv-v0", 0, 7_000, {"split": "test[:500]"}, EVAL, save_to=str(tmp_path / "ram")
+    )  # 3,000 steps per epoch
     assert (cell.info["epochs"], cell.env_steps) == (2, 6_000)
     assert [point["env_steps"] for point in cell.curve] == [3_000, 6_000]
     assert 0 <= cell.accuracy <= 1 and cell.eval_episodes == 300
+    # the kept checkpoint is the evaluated agent
+    assert cell.info["model"] == str(tmp_path / "ram.pt")
+    agent = RAMAgent.from_checkpoint(cell.info["model"])
+    core = make_core("GlimpseEnv-v0", **EvalProtocol.from_dict(EVAL).env_kwargs(TRAIN))
+    assert evaluate_policy(agent, core, episodes=300).accuracy == cell.accuracy
 
 
 def test_evaluation_plays_fixed_episodes(shared_data):

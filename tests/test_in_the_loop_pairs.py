@@ -145,12 +145,19 @@ def test_train_command_writes_a_pair_that_is_tested(tmp_path, capsys):
     assert (choice.env_id, choice.kwargs["split"]) == ("GlimpseEnv-v0", "test[9000:9050]")
 
 
-def test_benchmark_cell_of_a_loop_agent():
+def test_benchmark_cell_of_a_loop_agent(tmp_path, capsys):
     from agents.benchmark.registry import resolve_agent
 
     result = resolve_agent("ppo_hybrid")(
-        "GlimpseEnv-v0", 0, 128, {"split": "test[:200]"}, {"split": "test[9000:9050]"}
-    )
+        "GlimpseEnv-v0", 0, 128, {"split": "test[:200]"}, {"split": "test[9000:9050]"},
+        save_to=str(tmp_path / "cell"),
+    )  # fmt: skip
     assert result.eval_episodes == 50 and 0.0 <= result.accuracy <= 1.0
     assert result.env_steps == 1024  # one whole rollout: 64 steps x 16 envs
     assert result.info["kind"] == "hybrid"
+    # the cell kept its pair: it replays the accuracy the cell measured, on the tested split
+    assert result.info["model"] == str(tmp_path / "cell.zip")
+    assert policy_env(result.info["model"], None, {}).kwargs["split"] == "test[9000:9050]"
+    code = cli(["eval", "ppo_hybrid", "--model", result.info["model"]])
+    assert code == 0
+    assert f"accuracy {result.accuracy:.4f}" in capsys.readouterr().out

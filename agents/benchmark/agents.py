@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from agents.benchmark.cells import CellResult, TrainAndEvaluate
+from agents.benchmark.report import write_atomic
 from agents.evaluation import EvalProtocol, PredictPolicy, evaluate_policy, make_core
 from agents.in_the_loop.bench import loop_cell
 from agents.in_the_loop.names import DESCRIPTIONS as LOOP_DESCRIPTIONS
 from glimpse_env.core.batched import GlimpseCore
 
-__all__ = ["BUILTIN_AGENTS", "evaluate_cell", "make_eval_core"]
+__all__ = ["BUILTIN_AGENTS", "evaluate_cell", "make_eval_core", "saved_model_info"]
 
 
 def make_eval_core(
@@ -66,6 +67,13 @@ def evaluate_cell(
     )
 
 
+def saved_model_info(run: Any, save_to: str | None, eval_kwargs: dict[str, Any]) -> dict[str, str]:
+    """``{"model": path}`` after ``run.save(save_to, test split)``; ``{}`` without ``save_to``."""
+    if save_to is None:
+        return {}
+    return {"model": str(run.save(save_to, EvalProtocol.from_dict(eval_kwargs).split))}
+
+
 def sb3_cell(
     algo: str,
     env_id: str,
@@ -73,6 +81,7 @@ def sb3_cell(
     budget: int,
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
+    save_to: str | None = None,
 ) -> CellResult:
     """An SB3 algorithm of :data:`agents.sb3.ALGOS` with its default hyperparameters."""
     from agents.sb3.algos import ALGOS
@@ -86,6 +95,7 @@ def sb3_cell(
         "action": run.metadata.action,
         "frame_stack": run.metadata.frame_stack,
         "hyperparams": json.loads(json.dumps(spec.hyperparams, default=str)),
+        **saved_model_info(run, save_to, eval_kwargs),
     }
     core = make_eval_core(env_id, env_kwargs, eval_kwargs)
     return evaluate_cell(
@@ -142,8 +152,10 @@ def ram_cell(
     budget: int,
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
+    save_to: str | None = None,
 ) -> CellResult:
-    """RAM with its trainer's defaults for as many whole epochs as the budget holds (>= 1)."""
+    """RAM with its trainer's defaults for as many whole epochs as the budget holds (>= 1);
+    ``save_to``: its last checkpoint is copied to ``SAVE_TO.pt``."""
     try:
         from agents.ram import RAMAgent
         from agents.ram.train import Args, train
@@ -172,6 +184,10 @@ def ram_cell(
         agent = RAMAgent.from_checkpoint(Path(out) / "last.pt")
         with (Path(out) / "metrics.csv").open(newline="") as f:
             rows = list(csv.DictReader(f))
+        saved = {}
+        if save_to is not None:
+            saved["model"] = f"{save_to}.pt"
+            write_atomic(saved["model"], (Path(out) / "last.pt").read_bytes())
     curve = [
         {
             "env_steps": int(row["epoch"]) * steps_per_epoch,
@@ -181,7 +197,7 @@ def ram_cell(
         }
         for row in rows
     ]
-    info = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
+    info = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, **saved}
     core = make_eval_core(env_id, env_kwargs, eval_kwargs)
     return evaluate_cell(
         agent, core, eval_kwargs, epochs * steps_per_epoch, summary["train_time_s"], curve, info

@@ -3,8 +3,10 @@
 An agent is a function ``train_and_evaluate(env_id, seed, budget, env_kwargs, eval_kwargs) ->
 CellResult``: train on ``gym.make(env_id, **env_kwargs)`` for at most ``budget`` env steps with
 ``seed``, then evaluate the deterministic policy with the protocol ``eval_kwargs`` (the fields of
-:class:`agents.evaluation.EvalProtocol`). The table of agents is in
-:mod:`agents.benchmark.registry`, the built-in ones in :mod:`agents.benchmark.agents`.
+:class:`agents.evaluation.EvalProtocol`). An agent whose function also takes a ``save_to``
+keyword saves what it trained there (the path without its suffix) when the grid keeps models
+(``glimpse-env bench --save-models``), and names the file in ``info["model"]``. The table of
+agents is in :mod:`agents.benchmark.registry`, the built-in ones in :mod:`agents.benchmark.agents`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ["CellResult", "CellSpec", "TrainAndEvaluate"]
@@ -79,6 +82,8 @@ class CellSpec:
         env_kwargs: the training env's kwargs (over the id's preset).
         eval_kwargs: the evaluation protocol (:class:`agents.evaluation.EvalProtocol` fields).
         threads: torch CPU threads in the worker.
+        models_dir: where agents that can save their trained model do (None: nowhere); not
+            part of the cell's key.
     """
 
     agent: str
@@ -88,6 +93,7 @@ class CellSpec:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_kwargs: dict[str, Any] = field(default_factory=dict)
     threads: int = 1
+    models_dir: str | None = None
 
     @property
     def key(self) -> str:
@@ -95,3 +101,11 @@ class CellSpec:
         config = json.dumps([self.env_kwargs, self.eval_kwargs], sort_keys=True, default=str)
         digest = hashlib.sha1(config.encode()).hexdigest()[:10]
         return f"{self.agent}/{self.env_id}/seed{self.seed}/budget{self.budget}/{digest}"
+
+    @property
+    def model_path(self) -> str | None:
+        """``MODELS_DIR/AGENT_ENV_seedSEED`` (no suffix: the agent adds its own), or None."""
+        if self.models_dir is None:
+            return None
+        name = f"{self.agent.replace(':', '-')}_{self.env_id}_seed{self.seed}"
+        return str(Path(self.models_dir) / name)

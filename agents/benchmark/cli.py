@@ -73,6 +73,9 @@ class Args:
     """Where the dataset files live; default $GLIMPSE_ENV_DATA, else a per-user cache."""
     progress: bool = True
     """Show the grid's progress bar and a line per finished cell."""
+    save_models: bool = False
+    """Keep each cell's trained agent in OUT/models/AGENT_ENV_seedSEED.zip (.pt for ram), for
+    glimpse-env gif, play and eval (agents with a file: ram, the SB3 ones, *_loop, *_hybrid)."""
     report_only: bool = False
     """Train nothing: write the table and curves of the grid's cells recorded in --out."""
 
@@ -132,8 +135,9 @@ def build_grid(args: Args, workers: int) -> list[CellSpec]:
         check_env(env_id, env_kwargs)
         check_env(env_id, protocol.env_kwargs(env_kwargs))
     threads = args.threads or max((os.cpu_count() or 1) // max(workers, 1), 1)
+    models = str(Path(args.out) / "models") if args.save_models else None
     return [
-        CellSpec(agent, env_id, seed, args.budget, env_kwargs, protocol.to_dict(), threads)
+        CellSpec(agent, env_id, seed, args.budget, env_kwargs, protocol.to_dict(), threads, models)
         for env_id in envs
         for agent in agents
         for seed in range(args.seeds)

@@ -13,6 +13,7 @@ here) or ``ray="ADDRESS"`` (a running cluster) as Ray tasks of one CPU each.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import inspect
 import json
 import multiprocessing
 import os
@@ -43,8 +44,19 @@ def run_cell(spec: CellSpec) -> Record:
     started = time.perf_counter()
     try:
         train_and_evaluate = resolve_agent(spec.agent)
+        save = {}
+        if (
+            spec.model_path is not None
+            and "save_to" in inspect.signature(train_and_evaluate).parameters
+        ):
+            save["save_to"] = spec.model_path
         result = train_and_evaluate(
-            spec.env_id, spec.seed, spec.budget, dict(spec.env_kwargs), dict(spec.eval_kwargs)
+            spec.env_id,
+            spec.seed,
+            spec.budget,
+            dict(spec.env_kwargs),
+            dict(spec.eval_kwargs),
+            **save,
         )
         if not isinstance(result, CellResult):
             raise TypeError(

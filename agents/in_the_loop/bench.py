@@ -22,9 +22,11 @@ def loop_cell(
     budget: int,
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
+    save_to: str | None = None,
 ) -> CellResult:
-    """Train ``agent`` for ``budget`` env steps (whole rollouts for on-policy ones), evaluate."""
-    from agents.benchmark.agents import evaluate_cell, make_eval_core
+    """Train ``agent`` for ``budget`` env steps (whole rollouts for on-policy ones), evaluate;
+    ``save_to``: save the pair there (``.zip``)."""
+    from agents.benchmark.agents import evaluate_cell, make_eval_core, saved_model_info
     from agents.in_the_loop.algos import LOOP_AGENTS
     from agents.in_the_loop.train import train_loop
 
@@ -37,6 +39,7 @@ def loop_cell(
         "action": spec.action,
         "hyperparams": json.loads(json.dumps(spec.hyperparams, default=str)),
         "classifier": spec.classifier.to_dict() if spec.kind == "loop" else None,
+        **saved_model_info(run, save_to, eval_kwargs),
     }
     core = make_eval_core(env_id, env_kwargs, eval_kwargs)
     return evaluate_cell(

@@ -27,8 +27,9 @@ class Args:
     """The file written by glimpse-env train (runs/loop/AGENT_ENV_seedSEED.zip)."""
     env: str | None = None
     """The env id; default: the one the agent was trained on."""
-    test_split: str = SHARED_TEST_SPLIT
-    """The split to evaluate on."""
+    test_split: str | None = None
+    """The split to evaluate on; default: the one the file records it was tested on, else
+    test[8000:]."""
     env_kwargs: str | None = None
     """Env kwargs over the agent's training env's, as a JSON object."""
     data_root: str | None = None
@@ -48,12 +49,13 @@ def run(args: Args) -> dict[str, Any]:
     env_kwargs = {**metadata.env_kwargs, **parse_json_object(args.env_kwargs, "--env-kwargs")}
     if args.data_root is not None:
         env_kwargs["data_root"] = args.data_root
-    protocol = EvalProtocol(split=args.test_split, episodes=args.episodes, seed=args.seed)
+    split = args.test_split or metadata.test_split or SHARED_TEST_SPLIT
+    protocol = EvalProtocol(split=split, episodes=args.episodes, seed=args.seed)
     core = make_core(env_id, **protocol.env_kwargs(env_kwargs))
     policy = load_pair(args.model, core)
     result = evaluate_policy(policy, core, protocol.episodes, protocol.seed)
     print(
-        f"{metadata.agent} on {env_id} {args.test_split} ({result.episodes} images, "
+        f"{metadata.agent} on {env_id} {split} ({result.episodes} images, "
         f"deterministic): accuracy {result.accuracy:.4f}  mean return {result.mean_return:.4f}"
     )
     return {

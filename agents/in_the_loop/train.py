@@ -15,6 +15,7 @@ fixed canvases).
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -92,6 +93,12 @@ class LoopRun:
     def policy(self) -> LoopPolicy:
         return LoopPolicy(self.model, self.metadata, self.classifier)
 
+    def save(self, path: str | os.PathLike, test_split: str | None = None) -> Path:
+        """Save the pair (:func:`~agents.in_the_loop.pair.save_pair`), recording the held-out
+        split it is tested on; returns the path written."""
+        metadata = replace(self.metadata, test_split=test_split)
+        return save_pair(self.model, path, metadata, self.classifier)
+
 
 def train_loop(
     agent: str,
@@ -162,8 +169,7 @@ def train_and_save(agent: str, args: Args) -> Path:
         )  # fmt: skip
 
     def save(run: LoopRun, path: str) -> Path:
-        metadata = replace(run.metadata, test_split=args.test_split)
-        return save_pair(run.model, path, metadata, run.classifier)
+        return run.save(path, args.test_split)
 
     return train_save_test(args, agent, train, save, default_path(agent, args))
 

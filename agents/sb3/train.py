@@ -13,6 +13,7 @@ evaluated on the held-out split (every image once, fixed canvases).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -155,6 +156,11 @@ class SB3Run:
     def policy(self) -> SB3Policy:
         return SB3Policy(self.model, self.metadata)
 
+    def save(self, path: str | os.PathLike, test_split: str | None = None) -> Path:
+        """Save the model (:func:`~agents.sb3.policy.save_model`), recording the held-out split
+        it is tested on; returns the path written."""
+        return save_model(self.model, path, replace(self.metadata, test_split=test_split))
+
 
 def train_sb3(
     algo: str,
@@ -207,7 +213,7 @@ def train_and_save(algo: str, args: Args) -> Path:
         )  # fmt: skip
 
     def save(run: SB3Run, path: str) -> Path:
-        return save_model(run.model, path, replace(run.metadata, test_split=args.test_split))
+        return run.save(path, args.test_split)
 
     return train_save_test(args, algo, train, save, default_path(algo, args))
 
