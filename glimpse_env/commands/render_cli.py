@@ -26,6 +26,7 @@ import numpy as np
 
 import glimpse_env  # noqa: F401  (registers the ids)
 from glimpse_env.commands.cli_args import parse_args, parse_json_object
+from glimpse_env.commands.episodes import run_episode
 from glimpse_env.commands.policies import (
     DEFAULT_ENV,
     EnvChoice,
@@ -105,28 +106,6 @@ def make_env(
     """
     kwargs = parse_json_object(env_kwargs)
     return gym.make(env_id, render_mode=render_mode, **{**(defaults or {}), **kwargs})
-
-
-def run_episode(
-    env: gym.Env, policy: Policy, seed: int | None = None
-) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Play one episode with ``policy`` and collect its frames.
-
-    Returns:
-        ``(frames, info)``: the frame after the reset and after every step, each
-        ``(H, W, 3)`` uint8, and the last step's info.
-    """
-    obs, _ = env.reset(seed=seed)
-    frames = [env.render()]
-    state, episode_start = None, np.ones(1, bool)
-    done, info = False, {}
-    while not done:
-        action, state = policy.predict(obs, state, episode_start, deterministic=True)
-        obs, _, terminated, truncated, info = env.step(action)
-        frames.append(env.render())
-        episode_start = np.zeros(1, bool)
-        done = terminated or truncated
-    return frames, info
 
 
 def _fail(command: str, err: BaseException) -> int:

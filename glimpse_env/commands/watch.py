@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
+from glimpse_env.commands.episodes import run_episode
 from glimpse_env.commands.policies import Policy
 from glimpse_env.pictures.raster import Rect, draw_text, fill_rect
 from glimpse_env.pictures.render import BACKGROUND, DIM, PANEL, RIGHT, TEXT, WRONG
@@ -124,8 +125,6 @@ def watch(
     Returns:
         The :class:`WatchScore` of the episodes shown to their end.
     """
-    from glimpse_env.commands.render_cli import run_episode
-
     if not fps > 0 or not end_pause >= 0:
         raise ValueError(f"fps must be > 0 and end_pause >= 0, got {fps} and {end_pause}")
     score = WatchScore()
