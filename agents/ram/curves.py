@@ -1,0 +1,155 @@
+"""Learning curves of RAM runs: test error against epoch, one panel per experiment.
+
+``python -m agents.ram.curves --folder docs/results --select seed --out docs/images/ram-curves.png``
+
+A run is a pair of files in ``--folder`` sharing a stem: ``STEM.metrics.csv`` (what
+``glimpse-env train ram`` writes: the test accuracy every ``--eval-every`` epochs) and
+``STEM.eval.json`` (``glimpse-env eval ram --json-out``: the env id, and the deterministic test
+error of the final weights, drawn as a dot at the run's last epoch). Each panel carries the
+paper's error and the same-data CNN's (:data:`REFERENCES`) as dashed lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.harness import run_command
+
+__all__ = ["REFERENCES", "Args", "RunCurve", "main", "plot_curves", "read_runs"]
+
+REFERENCES: dict[str, dict[str, float]] = {
+    "GlimpseEnv-v0": {"paper RAM": 1.29, "same-data CNN": 1.00},
+    "GlimpseEnv-translated60-v0": {"paper RAM": 1.84, "same-data CNN": 1.95},
+    "GlimpseEnv-cluttered60-v0": {"paper RAM": 5.23, "same-data CNN": 4.90},
+    "GlimpseEnv-cluttered100-v0": {"paper RAM": 10.83, "same-data CNN": 12.20},
+}
+"""Test error (%) to beat per env id: Mnih et al. (2014) and the project's CNN on the same
+8,000 / 2,000 split (``docs/results.md``)."""
+
+
+@dataclass(frozen=True)
+class RunCurve:
+    """One run's test error (%) at the epochs it was tested, and its final evaluation.
+
+    Attributes:
+        name: the files' stem.
+        env_id: the env it trained on (from the evaluation file).
+        epochs: the epochs with a test accuracy in ``metrics.csv``.
+        errors: the test error (%) at those epochs.
+        final_epoch: the last epoch in ``metrics.csv``.
+        final_error: the deterministic error (%) of ``glimpse-env eval ram``.
+    """
+
+    name: str
+    env_id: str
+    epochs: tuple[int, ...]
+    errors: tuple[float, ...]
+    final_epoch: int
+    final_error: float
+
+
+def _read_run(metrics: Path) -> RunCurve:
+    stem = metrics.name.removesuffix(".metrics.csv")
+    evaluation = metrics.with_name(f"{stem}.eval.json")
+    if not evaluation.is_file():
+        raise ValueError(f"{metrics} has no {evaluation.name} beside it (glimpse-env eval ram)")
+    report = json.loads(evaluation.read_text())
+    deterministic = [r for r in report["results"] if r.get("mode") == "deterministic"]
+    if not deterministic:
+        raise ValueError(f"{evaluation} has no deterministic result")
+    with metrics.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "test_accuracy" not in rows[0] or "epoch" not in rows[0]:
+        raise ValueError(f"{metrics} is not a RAM metrics.csv (epoch and test_accuracy columns)")
+    tested = [row for row in rows if row["test_accuracy"]]
+    return RunCurve(
+        name=stem,
+        env_id=str(report["env"]),
+        epochs=tuple(int(row["epoch"]) for row in tested),
+        errors=tuple(100.0 * (1.0 - float(row["test_accuracy"])) for row in tested),
+        final_epoch=int(rows[-1]["epoch"]),
+        final_error=100.0 * (1.0 - float(deterministic[0]["accuracy"])),
+    )
+
+
+def read_runs(folder: str | Path, select: str = "") -> list[RunCurve]:
+    """Every run in ``folder`` whose stem contains ``select``, by name.
+
+    Raises:
+        ValueError: no such run, or a run whose files are missing or malformed (one line).
+    """
+    found = sorted(Path(folder).glob("*.metrics.csv"))
+    runs = [_read_run(path) for path in found if select in path.name.removesuffix(".metrics.csv")]
+    if not runs:
+        raise ValueError(f"no STEM.metrics.csv with {select!r} in its name in {folder}")
+    return runs
+
+
+def plot_curves(runs: list[RunCurve], path: str | Path) -> None:
+    """One panel per env (in :data:`REFERENCES` order): each run's test error (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from agents.benchmark.report import write_atomic
+
+    envs = [env for env in REFERENCES if any(r.env_id == env for r in runs)]
+    envs += sorted({r.env_id for r in runs} - set(envs))
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs), 3.8), squeeze=False)
+    for ax, env_id in zip(axes[0], envs, strict=True):
+        for run in (r for r in runs if r.env_id == env_id):
+            (line,) = ax.plot(run.epochs, run.errors, label=run.name.removeprefix("ram-"))
+            ax.plot([run.final_epoch], [run.final_error], "o", color=line.get_color())
+        for (label, error), style in zip(
+            REFERENCES.get(env_id, {}).items(), ("--", ":"), strict=False
+        ):
+            ax.axhline(error, color="black", linestyle=style, linewidth=1, label=f"{label} {error}")
+        ax.set_yscale("log")
+        plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.set_title(env_id, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("test error (%)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle("RAM test error while training (dots: glimpse-env eval ram of the last weights)")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    write_atomic(path, buffer.getvalue())
+
+
+@dataclass
+class Args:
+    """Plot the test error of RAM runs against their epochs, one panel per experiment."""
+
+    folder: str = "docs/results"
+    """Where the runs' STEM.metrics.csv and STEM.eval.json files are."""
+    select: str = ""
+    """Only the runs whose file stem contains this (e.g. 'seed')."""
+    out: str = "docs/images/ram-curves.png"
+    """The PNG to write."""
+
+
+def run(args: Args) -> Path:
+    """Read the runs, write the plot; its path."""
+    runs = read_runs(args.folder, args.select)
+    plot_curves(runs, args.out)
+    print(f"wrote {args.out}: {len(runs)} runs")
+    return Path(args.out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m agents.ram.curves``."""
+    return run_command("python -m agents.ram.curves", Args, argv, run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
