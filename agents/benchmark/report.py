@@ -189,6 +189,8 @@ def plot_curves(
     columns = len(envs)
     fig, axes = plt.subplots(1, columns, figsize=(6 * columns, 4.2), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if len(agents) > len(colors):  # one colour per agent: 20 of them
+        colors = list(plt.get_cmap("tab20").colors)
     for ax, env_id in zip(axes[0], envs, strict=True):
         for index, agent in enumerate(agents):
             ok = [
