@@ -40,6 +40,8 @@ def test_each_variant_changes_its_choice_and_nothing_else():
         },
         "location std 0.05": {"location_std": 0.05},
         "location std 0.2": {"location_std": 0.2},
+        "location std 0.3": {"location_std": 0.3},
+        "location std 0.4": {"location_std": 0.4},
         "LSTM core": {"core": "lstm"},
         "REINFORCE into the core": {"reinforce_to_core": True},
         "core 512 wide": {"hidden_size": 512},

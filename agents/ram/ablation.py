@@ -38,6 +38,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "base": (),
     "location std 0.05": ("--location-std", "0.05"),
     "location std 0.2": ("--location-std", "0.2"),
+    "location std 0.3": ("--location-std", "0.3"),
+    "location std 0.4": ("--location-std", "0.4"),
     "LSTM core": ("--core", "lstm"),
     "REINFORCE into the core": ("--reinforce-to-core",),
     "core 512 wide": ("--hidden-size", "512"),
