@@ -100,7 +100,7 @@ def plot_curves(runs: list[RunCurve], path: str | Path) -> None:
 
     envs = [env for env in REFERENCES if any(r.env_id == env for r in runs)]
     envs += sorted({r.env_id for r in runs} - set(envs))
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.6 * len(envs), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(envs), figsize=(max(4.6 * len(envs), 8.0), 4.2), squeeze=False)
     for ax, env_id in zip(axes[0], envs, strict=True):
         for run in (r for r in runs if r.env_id == env_id):
             (line,) = ax.plot(run.epochs, run.errors, label=run.name.removeprefix("ram-"))
