@@ -5,7 +5,8 @@ earlier one defined), in a fresh working folder, on the shared data (``GLIMPSE_E
 conftest). Files the snippets read that the docs make with a long training command
 (``runs/ram/last.pt``, ...) are made once per session by a tiny run of that same command (see
 :data:`ARTEFACTS`) and put at the same relative path. `bash` blocks are not run, but every
-``glimpse-env COMMAND`` they name must exist (its ``--help`` exits 0).
+``glimpse-env COMMAND`` and ``python -m agents.MODULE [SUBCOMMAND]`` they name must exist (its
+``--help`` exits 0), and every ``python benchmarks/X.py`` (tools/, examples/) script too.
 
 A snippet is skipped only if an HTML comment ``<!-- docs-test: skip REASON -->`` right above it
 says so and :data:`SKIPS` lists it (file and first line of code): nothing is skipped silently.
@@ -236,3 +237,50 @@ def test_bash_snippets_name_existing_commands():
             except SystemExit as exit_:
                 code = exit_.code
         assert code in (0, None), f"{where}: `glimpse-env {' '.join(words)}` does not exist"
+
+
+MODULE = re.compile(
+    r"(?:^|[;&|]\s*)(?:\S+=\S+\s+)*python3?\s+-m\s+((?:agents|glimpse_env)[\w.]*"
+    r"(?:\s+[a-z][a-z0-9_]*)*)"
+)
+SCRIPT = re.compile(
+    r"(?:^|[;&|]\s*)(?:\S+=\S+\s+)*python3?\s+((?:benchmarks|tools|examples)/\S+\.py)"
+)
+
+
+def documented_python_commands() -> dict[str, str]:
+    """``python -m agents...`` modules (with their subcommand words) and ``python
+    benchmarks/X.py`` scripts in bash blocks -> where first seen."""
+    found: dict[str, str] = {}
+    for path in DOCS:
+        for block in code_blocks(path.read_text()):
+            if block.language not in ("bash", "sh", "shell", "console"):
+                continue
+            for line in re.sub(r"\\\n", " ", block.code).splitlines():
+                line = line.strip().removeprefix("$ ")
+                for pattern in (MODULE, SCRIPT):
+                    for match in pattern.finditer(line):
+                        found.setdefault(match.group(1), relative(path))
+    return found
+
+
+def test_bash_snippets_name_existing_modules_and_scripts():
+    import importlib
+
+    found = documented_python_commands()
+    assert "agents.ram.ablation" in found and "benchmarks/train_throughput.py" in found
+    for name, where in found.items():
+        if name.endswith(".py"):
+            assert (REPO / name).is_file(), f"{where}: `python {name}`: no such script"
+            continue
+        name, *words = name.split()
+        module = importlib.import_module(name)
+        assert hasattr(module, "main"), f"{where}: `python -m {name}` has no main()"
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try:
+                code = module.main([*words, "--help"])
+            except SystemExit as exit_:
+                code = exit_.code
+        command = " ".join([name, *words])
+        assert code in (0, None), f"{where}: `python -m {command} --help` exited {code}"
