@@ -12,6 +12,8 @@ from agents.ram.ablation import (
     BASE,
     VARIANTS,
     AblationRow,
+    Args,
+    _chosen,
     main,
     slug,
     table_markdown,
@@ -35,7 +37,7 @@ def test_each_variant_changes_its_choice_and_nothing_else():
         "schedule x2": {"epochs": 20},
         "constant learning rate": {"lr_schedule": "constant"},
         "batch 128": {"batch_size": 128},
-        "batch 1024, sqrt lr scaling, warm-up": {
+        "batch 1024 + sqrt lr scaling + warm-up": {
             "batch_size": 1024, "lr_scaling": "sqrt", "lr_reference_batch": 256, "lr_warmup": 100,
         },
         "location std 0.05": {"location_std": 0.05},
@@ -106,3 +108,10 @@ def test_unknown_variant_is_a_one_line_error(tmp_path, capsys):
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_slugs_are_folder_names(name):
     assert slug(name) and "/" not in slug(name) and " " not in slug(name)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_every_variant_is_selectable_by_name_and_by_folder_name(name):
+    # --variants is comma-separated, so a comma inside a name would make it unselectable
+    assert _chosen(Args(variants=name)) == [name]
+    assert _chosen(Args(variants=f"base, {slug(name)}")) == ["base", name]

@@ -44,7 +44,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "REINFORCE into the core": ("--reinforce-to-core",),
     "core 512 wide": ("--hidden-size", "512"),
     "batch 128": ("--batch-size", "128"),
-    "batch 1024, sqrt lr scaling, warm-up": (
+    "batch 1024 + sqrt lr scaling + warm-up": (
         "--batch-size", "1024", "--lr-scaling", "sqrt", "--lr-reference-batch", "256",
         "--lr-warmup", "100",
     ),
@@ -119,7 +119,7 @@ class Args:
     seeds: str = "1,2"
     """Seeds per variant, trained together."""
     variants: str = ""
-    """Comma-separated variant names (default: all of VARIANTS)."""
+    """Comma-separated variant names or folder names (``lstm-core``); default: all."""
     out: str = "runs/ram-ablation"
     """Output folder."""
     threads: int = 1
@@ -131,7 +131,10 @@ class Args:
 
 
 def _chosen(args: Args) -> list[str]:
-    names = [n.strip() for n in args.variants.split(",") if n.strip()] or list(VARIANTS)
+    """The variants ``--variants`` names (by name or by folder name), in the order given."""
+    by_slug = {slug(name): name for name in VARIANTS}
+    asked = [n.strip() for n in args.variants.split(",") if n.strip()]
+    names = [n if n in VARIANTS else by_slug.get(slug(n), n) for n in asked] or list(VARIANTS)
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         raise ValueError(f"--variants: unknown {unknown}; expected names of {list(VARIANTS)}")
