@@ -133,3 +133,44 @@ def test_cli_trains_seeds_together_and_refuses_bad_seeds(tmp_path, capsys):
     assert "--seeds must be comma-separated ints" in capsys.readouterr().err
     assert cli_main([*argv, "--seeds", "1,1"]) == 2
     assert "must not repeat" in capsys.readouterr().err
+
+
+def test_init_from_starts_each_run_from_its_checkpoint_with_a_fresh_schedule(tmp_path):
+    """``--init-from`` (a pattern, as --out) fine-tunes each seed from its own checkpoint: the
+    run starts at those weights, not at a fresh initialisation, and the schedule restarts
+    (epoch 1 at the full learning rate)."""
+    train(small_args(tmp_path / "first", env="GlimpseEnv-v0"))
+    tuned = small_args(
+        tmp_path / "tuned",
+        env="GlimpseEnv-v0",
+        epochs=1,
+        learning_rate=1e-9,  # steps too small to move the weights visibly
+        lr_warmup=0,
+        init_from=str(tmp_path / "first" / "seed{seed}" / "last.pt"),
+    )
+    train(tuned)
+    for seed, other in ((1, 2), (2, 1)):
+        start = weights(tmp_path / "first" / f"seed{seed}" / "last.pt")
+        away = weights(tmp_path / "first" / f"seed{other}" / "last.pt")
+        end = weights(tmp_path / "tuned" / f"seed{seed}" / "last.pt")
+        assert all(torch.allclose(end[k], start[k], atol=1e-6) for k in start), seed
+        assert not all(torch.allclose(end[k], away[k], atol=1e-3) for k in away), seed
+        saved = torch.load(tmp_path / "tuned" / f"seed{seed}" / "last.pt", weights_only=True)
+        assert saved["epoch"] == 1 and saved["args"]["init_from"].endswith(f"seed{seed}/last.pt")
+        rows = list(csv.DictReader((tmp_path / "tuned" / f"seed{seed}" / "metrics.csv").open()))
+        assert float(rows[0]["learning_rate"]) == pytest.approx(1e-9)
+
+
+def test_init_from_a_model_of_other_sizes_is_a_one_line_error(tmp_path, capsys):
+    train(small_args(tmp_path / "small", env="GlimpseEnv-v0", seeds=None, epochs=1))
+    code = cli_main(
+        [
+            "train", "ram", "--split", "test[:64]", "--test-split", "test[9990:]", "--epochs",
+            "1", "--hidden-size", "24", "--glimpse-hidden", "8", "--glimpse-features", "16",
+            "--no-progress", "--no-tensorboard", "--out", str(tmp_path / "wider"),
+            "--init-from", str(tmp_path / "small" / "last.pt"),
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--init-from" in err and "do not fit" in err and "size mismatch" in err

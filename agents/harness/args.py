@@ -111,6 +111,9 @@ class TrainArgs(EnvArgs):
     """Output folder: last.pt, best.pt, metrics.csv, tensorboard/, results.json."""
     resume: bool = False
     """Continue from OUT/last.pt (same arguments), or start afresh if there is none."""
+    init_from: str | None = None
+    """Start from this checkpoint's weights (fine-tuning: a fresh optimiser and schedule; the
+    model must have the same sizes); default: a fresh initialisation."""
     progress: bool = True
     """Show a progress bar per epoch."""
     tensorboard: bool = True

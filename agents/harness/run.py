@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from agents.checkpoints import CheckpointError
 from agents.harness.args import RUN_CONTROL, TrainArgs
 from agents.harness.command import print_written
 from agents.harness.metrics import MetricsLog
@@ -29,7 +30,7 @@ from agents.harness.resume import RunState, check_resumable, restore_rng, rng_st
 if TYPE_CHECKING:
     from agents.harness.loop import Trainer
 
-__all__ = ["Run", "columns", "end_epoch", "finish", "open_run", "write_json"]
+__all__ = ["Run", "columns", "end_epoch", "finish", "open_run", "start_from", "write_json"]
 
 
 @dataclass
@@ -105,14 +106,36 @@ def open_run(args: TrainArgs, trainer: Trainer) -> Run:
         run.optimization.load_state_dict(saved)
         restore_rng(saved["rng"], run.generator)
         print(f"resuming {last} after epoch {run.state.epoch}")
-    elif args.resume:
-        print(f"--resume: no {last} yet, starting afresh")
+    else:
+        if args.resume:
+            print(f"--resume: no {last} yet, starting afresh")
+        if args.init_from is not None:
+            start_from(trainer, Path(args.init_from))
     if run.out is not None:
         run.out.mkdir(parents=True, exist_ok=True)
         run.log = MetricsLog(
             run.out, columns(trainer), trainer.name, run.state.epoch, args.tensorboard
         )
     return run
+
+
+def start_from(trainer: Trainer, path: Path) -> None:
+    """Load the weights of checkpoint ``path`` into ``trainer.model`` (``--init-from``).
+
+    Raises:
+        FileNotFoundError, CheckpointError: no checkpoint, or one of another agent, or whose
+            weights do not fit the model (the message names the first mismatch).
+    """
+    saved = trainer.checkpoints.load(path, device="cpu")
+    try:
+        trainer.model.load_state_dict(saved["model"])
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise CheckpointError(
+            f"--init-from {path}: its weights do not fit this run's model (other sizes or "
+            f"core?): {detail[:300]}"
+        ) from err
+    print(f"starting from the weights of {path} (trained on {saved.get('env_id', '?')})")
 
 
 def end_epoch(

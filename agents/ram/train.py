@@ -273,7 +273,7 @@ def run_args(args: Args) -> list[Args]:
     """One single-run ``Args`` per env and seed of ``args`` (``--env A,B --seeds 1,2``), each
     with its own output folder: ``OUT/seedN``, or ``OUT/ENV/seedN`` for several envs; an
     ``OUT`` with ``{env}``, ``{name}`` (short env name) or ``{seed}`` is that pattern filled in
-    (``runs/ram-{name}-seed{seed}``)."""
+    (``runs/ram-{name}-seed{seed}``); so is an ``--init-from`` pattern."""
     envs = args.env.split(",")
     if len(set(envs)) != len(envs):
         raise ValueError(f"--env must not repeat an id, got {args.env!r}")
@@ -283,20 +283,32 @@ def run_args(args: Args) -> list[Args]:
         if args.out is None:
             return None
         if "{" in args.out:
-            try:
-                return args.out.format(env=env, name=short_name(env), seed=seed)
-            except (KeyError, IndexError, ValueError) as err:
-                raise ValueError(
-                    f"--out {args.out!r}: a pattern may use {{env}}, {{name}} and {{seed}} ({err})"
-                ) from err
+            return fill_pattern(args.out, "--out", env, seed)
         folder = Path(args.out) / env if len(envs) > 1 else Path(args.out)
         return str(folder / f"seed{seed}")
 
+    def init_from(env: str, seed: int) -> str | None:
+        if args.init_from is None or "{" not in args.init_from:
+            return args.init_from
+        return fill_pattern(args.init_from, "--init-from", env, seed)
+
     return [
-        replace(args, env=env, seed=seed, seeds=None, out=out(env, seed))
+        replace(
+            args, env=env, seed=seed, seeds=None, out=out(env, seed), init_from=init_from(env, seed)
+        )
         for env in envs
         for seed in seeds
     ]
+
+
+def fill_pattern(pattern: str, flag: str, env: str, seed: int) -> str:
+    """``pattern`` with ``{env}``, ``{name}`` (short env name) and ``{seed}`` filled in."""
+    try:
+        return pattern.format(env=env, name=short_name(env), seed=seed)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ValueError(
+            f"{flag} {pattern!r}: a pattern may use {{env}}, {{name}} and {{seed}} ({err})"
+        ) from err
 
 
 def train(args: Args) -> dict[str, Any]:
@@ -305,7 +317,7 @@ def train(args: Args) -> dict[str, Any]:
     Several runs (``--seeds``, several ``--env`` ids) return ``{"runs": [results, ...]}``.
     """
     if args.seeds is None and "," not in args.env:
-        if args.out is not None and "{" in args.out:
+        if any(path is not None and "{" in path for path in (args.out, args.init_from)):
             args = run_args(args)[0]
         return fit(args, RAMTrainer)
     summaries = fit_runs(run_args(args), partial(RAMTrainer, cores={}), joint_train_batch)
