@@ -123,7 +123,7 @@ def _tiny_eig(root: Path) -> None:
     for phase, init in (("2", "p1"), ("3", "p2")):
         _quiet_cli(
             "train", "eig", *tiny, "--phase", phase,
-            "--init", str(root / f"runs/eig/{init}/last.pt"),
+            "--init-from", str(root / f"runs/eig/{init}/last.pt"),
             "--out", str(root / f"runs/eig/p{phase}"),
         )  # fmt: skip
 

@@ -220,10 +220,10 @@ def test_phases_chain_resume_exactly_and_checkpoints_load_safely(tmp_path, monke
     data = tiny_data()
     train(run_args(tmp_path, "p1", phase=1, epochs=1), data)
     p1 = tmp_path / "p1" / "last.pt"
-    with pytest.raises(ValueError, match="--init"):
+    with pytest.raises(ValueError, match="--init-from"):
         train(run_args(tmp_path, "bad", phase=2, epochs=1), data)
     # phase 2: two epochs straight, and two epochs interrupted after the first, then resumed
-    train(run_args(tmp_path, "p2", phase=2, epochs=2, init=str(p1)), data)
+    train(run_args(tmp_path, "p2", phase=2, epochs=2, init_from=str(p1)), data)
     real_save = CheckpointFormat.save
 
     def save_then_stop(self, path, payload):  # the harness writes last.pt, then Ctrl-C
@@ -232,17 +232,20 @@ def test_phases_chain_resume_exactly_and_checkpoints_load_safely(tmp_path, monke
 
     monkeypatch.setattr(CheckpointFormat, "save", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        train(run_args(tmp_path, "p2r", phase=2, epochs=2, init=str(p1)), data)
+        train(run_args(tmp_path, "p2r", phase=2, epochs=2, init_from=str(p1)), data)
     monkeypatch.undo()
     with pytest.raises(CheckpointError, match="other arguments"):
-        train(run_args(tmp_path, "p2r", phase=2, epochs=2, init=str(p1), resume=True, seed=5), data)
-    train(run_args(tmp_path, "p2r", phase=2, epochs=2, init=str(p1), resume=True), data)
+        train(
+            run_args(tmp_path, "p2r", phase=2, epochs=2, init_from=str(p1), resume=True, seed=5),
+            data,
+        )
+    train(run_args(tmp_path, "p2r", phase=2, epochs=2, init_from=str(p1), resume=True), data)
     straight = load_checkpoint(tmp_path / "p2" / "last.pt")["model"]
     again = load_checkpoint(tmp_path / "p2r" / "last.pt")["model"]
     assert all(torch.equal(straight[k], again[k]) for k in straight)
     summary = train(
         run_args(
-            tmp_path, "p3", phase=3, epochs=1, init=str(tmp_path / "p2" / "last.pt"), test=True
+            tmp_path, "p3", phase=3, epochs=1, init_from=str(tmp_path / "p2" / "last.pt"), test=True
         ),
         data,
     )

@@ -64,7 +64,7 @@ def test_eig_agent_looks_at_the_informative_corner(tmp_path):
         Args(
             phase=2,
             epochs=10,
-            init=str(tmp_path / "p1" / "last.pt"),
+            init_from=str(tmp_path / "p1" / "last.pt"),
             out=str(tmp_path / "p2"),
             **common,
         ),

@@ -195,7 +195,7 @@ def test_a_run_reports_every_path_it_wrote_and_none_without_out(tmp_path, capsys
         (ram_main, ["--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
         (ram_main, ["--reward", "nosuch"], "reward"),
         (eig_main, ["--env", "NoSuchEnv-v0"], "unknown env id"),
-        (eig_main, ["--phase", "2", "--split", "test[:64]"], "--init"),
+        (eig_main, ["--phase", "2", "--split", "test[:64]"], "--init-from"),
         (main_cnn, ["--env", "NoSuchEnv-v0"], "unknown env id"),
         (main_ppo, ["--env", "NoSuchEnv-v0"], "unknown env id"),
         (explain_main, ["--checkpoint", "nothing.pt"], "no checkpoint"),

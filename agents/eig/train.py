@@ -4,8 +4,10 @@
 
     glimpse-env train eig --env GlimpseEnv-fashion-v0 --split train --test-split test \\
         --phase 1 --out runs/eig-fashion/p1
-    glimpse-env train eig ... --phase 2 --init runs/eig-fashion/p1/last.pt --out runs/eig-fashion/p2
-    glimpse-env train eig ... --phase 3 --init runs/eig-fashion/p2/last.pt --out runs/eig-fashion/p3
+    glimpse-env train eig ... --phase 2 --init-from runs/eig-fashion/p1/last.pt \\
+        --out runs/eig-fashion/p2
+    glimpse-env train eig ... --phase 3 --init-from runs/eig-fashion/p2/last.pt \\
+        --out runs/eig-fashion/p3
 
 Phases (Rangrej & Clark 2021, Sec. 3.4):
 
@@ -54,7 +56,7 @@ class Args(TrainArgs):
     """Output folder: last.pt, metrics.csv, tensorboard/, results.json."""
     phase: Literal[1, 2, 3] = 1
     """1: F, R, C with random glimpses; 2: the partial VAE alone; 3: all, EIG glimpses."""
-    init: str | None = None
+    init_from: str | None = None
     """Start from this checkpoint (phase 2: a phase-1 one; phase 3: a phase-2 one); its model
     sizes are used and the size flags below ignored."""
     ce_weight: float = 16.0
@@ -158,7 +160,7 @@ def storable_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 class EIGTrainer(BaseTrainer):
-    """EIG's part of a run: the cores, the model (fresh, or ``--init``'s), the phase's loss.
+    """EIG's part of a run: the cores, the model (fresh, or ``--init-from``'s), the phase's loss.
 
     Args:
         args: the command's arguments.
@@ -192,16 +194,19 @@ class EIGTrainer(BaseTrainer):
 
         # the model: fresh (phase 1) or the previous phase's, and the phase's trainable part
         torch.manual_seed(args.seed)
-        if args.init is not None:
-            self.model = load_model(load_checkpoint(args.init, device), device, source=args.init)
+        if args.init_from is not None:
+            saved = load_checkpoint(args.init_from, device)
+            self.model = load_model(saved, device, source=args.init_from)
         elif args.phase == 1:
             self.model = EIGModel(model_config(args, self.core)).to(device)
         else:
-            raise ValueError(f"phase {args.phase} starts from the previous phase: pass --init CKPT")
+            raise ValueError(
+                f"phase {args.phase} starts from the previous phase: pass --init-from CKPT"
+            )
         config, core = self.model.config, self.core
         if (config.glimpse_shape, config.num_classes) != (core.glimpse_shape, core.num_classes):
             raise ValueError(
-                f"--init {args.init} reads glimpses {config.glimpse_shape} of "
+                f"--init-from {args.init_from} reads glimpses {config.glimpse_shape} of "
                 f"{config.num_classes} classes; {args.env} gives {core.glimpse_shape} of "
                 f"{core.num_classes}"
             )

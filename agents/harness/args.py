@@ -112,8 +112,8 @@ class TrainArgs(EnvArgs):
     resume: bool = False
     """Continue from OUT/last.pt (same arguments), or start afresh if there is none."""
     init_from: str | None = None
-    """Start from this checkpoint's weights (fine-tuning: a fresh optimiser and schedule; the
-    model must have the same sizes); default: a fresh initialisation."""
+    """Start from this checkpoint's weights (fine-tuning, or a trainer's next phase) with a
+    fresh optimiser and schedule; the model must have the same sizes."""
     progress: bool = True
     """Show a progress bar per epoch."""
     tensorboard: bool = True
