@@ -102,9 +102,11 @@ def plot_curves(runs: list[RunCurve], path: str | Path) -> None:
     envs += sorted({r.env_id for r in runs} - set(envs))
     fig, axes = plt.subplots(1, len(envs), figsize=(max(4.6 * len(envs), 8.0), 4.2), squeeze=False)
     for ax, env_id in zip(axes[0], envs, strict=True):
-        for run in (r for r in runs if r.env_id == env_id):
-            (line,) = ax.plot(run.epochs, run.errors, label=run.name.removeprefix("ram-"))
-            ax.plot([run.final_epoch], [run.final_error], "o", color=line.get_color())
+        panel = [r for r in runs if r.env_id == env_id]
+        for i, run in enumerate(panel):  # ten colours, then the next line style
+            style = dict(color=f"C{i % 10}", linestyle=("-", "--", "-.", ":")[i // 10 % 4])
+            ax.plot(run.epochs, run.errors, label=run.name.removeprefix("ram-"), **style)
+            ax.plot([run.final_epoch], [run.final_error], "o", color=style["color"])
         for (label, error), style in zip(
             REFERENCES.get(env_id, {}).items(), ("--", ":"), strict=False
         ):
@@ -117,7 +119,10 @@ def plot_curves(runs: list[RunCurve], path: str | Path) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel("test error (%)")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        if len(panel) > 6:  # many runs: the legend beside the panel, not over the curves
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            ax.legend(fontsize=7)
     fig.suptitle("RAM test error while training (dots: glimpse-env eval ram of the last weights)")
     fig.tight_layout()
     buffer = io.BytesIO()
