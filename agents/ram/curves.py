@@ -119,7 +119,7 @@ def plot_curves(runs: list[RunCurve], path: str | Path) -> None:
         ax.set_xlabel("epoch")
         ax.set_ylabel("test error (%)")
         ax.grid(alpha=0.3, which="both")
-        if len(panel) > 6:  # many runs: the legend beside the panel, not over the curves
+        if len(panel) > 8:  # many runs: the legend beside the panel, not over the curves
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         else:
             ax.legend(fontsize=7)
