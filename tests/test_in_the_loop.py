@@ -7,10 +7,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env
 
 import glimpse_env  # noqa: F401
 from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
+from agents.in_the_loop.loop import row_softmax
 from agents.in_the_loop.sb3 import InTheLoopSB3VecEnv
 from agents.in_the_loop.vector import InTheLoopVectorEnv
 from agents.in_the_loop.wrapper import InTheLoop
@@ -236,3 +239,20 @@ def test_the_cleanrl_style_example_runs(monkeypatch):
     )
     result = example.main(args)
     assert 0.0 <= result["accuracy"] <= 1.0 and np.isfinite(result["return"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    classes=st.integers(1, 12),
+    scale=st.sampled_from([1e-3, 1.0, 30.0, 1e4]),
+    seed=st.integers(0, 2**16),
+)
+def test_row_softmax_is_torch_softmax(rows, classes, scale, seed):
+    """The observation's belief: torch's softmax to float rounding, for small and huge logits
+    (no overflow: the row maximum is subtracted), and the input left unchanged."""
+    logits = torch.randn(rows, classes, generator=torch.Generator().manual_seed(seed)) * scale
+    before = logits.clone()
+    got = row_softmax(logits)
+    torch.testing.assert_close(got, torch.softmax(logits, dim=-1), rtol=1e-5, atol=1e-6)
+    assert torch.equal(logits, before)
