@@ -13,7 +13,7 @@ from stable_baselines3.common.env_checker import check_env
 
 import glimpse_env  # noqa: F401
 from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
-from agents.in_the_loop.loop import row_softmax
+from agents.in_the_loop.loop import BeliefLoop, row_softmax
 from agents.in_the_loop.sb3 import InTheLoopSB3VecEnv
 from agents.in_the_loop.vector import InTheLoopVectorEnv
 from agents.in_the_loop.wrapper import InTheLoop
@@ -256,3 +256,51 @@ def test_row_softmax_is_torch_softmax(rows, classes, scale, seed):
     got = row_softmax(logits)
     torch.testing.assert_close(got, torch.softmax(logits, dim=-1), rtol=1e-5, atol=1e-6)
     assert torch.equal(logits, before)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    masks=st.lists(st.tuples(*[st.integers(0, 7)] * 3), min_size=1, max_size=14),
+    lockstep=st.booleans(),
+)
+def test_the_buffer_holds_exactly_the_glimpses_each_episode_saw(masks, lockstep):
+    """A model of the recording, over random step patterns of 3 envs (2 recorded): each episode
+    handed to the buffer holds the glimpses and locations its env read since its start, in order
+    (the first ``T``; later ones overwrite the last place), its length and its label. With
+    ``lockstep`` every env starts and reads together (the vector envs' case, a faster path)."""
+    n, recorded = 3, 2
+    classifier = OnlineClassifier(
+        (1, 2, 2), CLASSES, T, ClassifierSettings(hidden=4, record_envs=recorded, batch_episodes=2)
+    )
+    loop = BeliefLoop(classifier, n)
+    rng = np.random.default_rng(len(masks))
+    bits = lambda mask: torch.tensor([bool(mask >> i & 1) for i in range(n)])  # noqa: E731
+    model = [[] for _ in range(recorded)]  # (glimpse, location) read since each episode's start
+    expected = []
+    for step, (done_mask, start_mask, seen_mask) in enumerate(masks):
+        done, start, seen = bits(done_mask), bits(start_mask), bits(seen_mask)
+        if lockstep:
+            done, start, seen = (mask.all().expand(n) for mask in (done, start, seen))
+        if step == 0:  # nothing to hand over yet; everyone starts
+            done, start = torch.zeros(n, dtype=torch.bool), torch.ones(n, dtype=torch.bool)
+        glimpse = torch.tensor(rng.random((n, 1, 2, 2)), dtype=torch.float32)
+        location = torch.tensor(rng.uniform(-1, 1, (n, 2)), dtype=torch.float32)
+        labels = torch.tensor(rng.integers(0, CLASSES, n))
+        for i in range(recorded):
+            if done[i]:
+                expected.append((list(model[i]), int(labels[i])))
+            if start[i]:
+                model[i] = []
+            if seen[i]:
+                model[i].append((glimpse[i], location[i]))
+        loop.advance(glimpse, location, start=start, seen=seen, done=done, labels=labels)
+    buffer = classifier.buffer
+    assert buffer.size == len(expected)
+    for k, (episode, label) in enumerate(expected):
+        assert int(buffer.lengths[k]) == len(episode) and int(buffer.labels[k]) == label
+        places = {}
+        for position, read in enumerate(episode):
+            places[min(position, T - 1)] = read
+        for place, (glimpse, location) in places.items():
+            assert torch.equal(buffer.glimpses[k, place], glimpse)
+            assert torch.equal(buffer.locations[k, place], location)

@@ -196,6 +196,13 @@ class BeliefLoop:
         last = self.classifier.num_glimpses - 1
         kept = self.recorded
         if seen is None or bool(seen[:kept].all()):
+            position = self.seen[:kept]
+            first = position[:1].clamp(max=last)
+            if bool((position.clamp(max=last) == first).all()):  # lockstep: one slice write
+                at = int(first)
+                self.glimpses[:, at] = glimpse[:kept]
+                self.locations[:, at] = location[:kept]
+                return
             rows = torch.arange(kept, device=self.device)
         else:
             rows = seen[:kept].nonzero(as_tuple=True)[0]
