@@ -8,9 +8,18 @@ of
 episodes per gradient step, ``T`` glimpses each, the classifier's logits sent as the belief (so
 the env's own reward scores them, for the learning curve).
 
->>> core = make_core("GlimpseEnv-v0", split="test[:8000]")  # doctest: +SKIP
->>> run = train_glimpse_classifier(core, "center", budget=60_000, seed=0)  # doctest: +SKIP
->>> logits, hidden = run.classifier(glimpse, location, None)  # doctest: +SKIP
+>>> from agents.evaluation import make_core
+>>> from glimpse_env.data import ImageDataset
+>>> data = ImageDataset(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8),
+...                     torch.arange(64) % 10, classes=tuple("0123456789"))
+>>> core = make_core("GlimpseEnv-v0", dataset=data)  # or split="test[:8000]" of MNIST
+>>> run = train_glimpse_classifier(core, "center", budget=2_000, seed=0)
+>>> run.env_steps  # whole batches: 5 gradient steps of 64 episodes x 6 glimpses
+1920
+>>> state = core.reset(torch.Generator().manual_seed(0), batch_size=4)
+>>> logits, hidden = run.classifier(state.glimpse, state.location, None)
+>>> tuple(logits.shape), tuple(hidden.shape)
+((4, 10), (4, 128))
 """
 
 from __future__ import annotations

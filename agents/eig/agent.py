@@ -1,12 +1,26 @@
 """EIGAgent: a trained EIG model as a policy for a plain gymnasium loop (SB3's ``predict``).
 
->>> agent = EIGAgent.from_checkpoint("runs/eig/p3/last.pt")  # doctest: +SKIP
->>> obs, info = env.reset(seed=0)  # doctest: +SKIP
->>> state, done = None, False  # doctest: +SKIP
->>> while not done:  # doctest: +SKIP
+A trained agent comes from ``EIGAgent.from_checkpoint("runs/eig/p3/last.pt")``; here, to run
+as printed, an untrained small model on random 28x28 images:
+
+>>> import gymnasium as gym, glimpse_env
+>>> from agents.eig.model import EIGConfig
+>>> from glimpse_env.data import ImageDataset
+>>> data = ImageDataset(torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8),
+...                     torch.arange(8) % 10, classes=tuple("0123456789"))
+>>> env = gym.make("GlimpseEnv-v0", dataset=data)
+>>> model = EIGModel(EIGConfig(canvas_size=28, num_classes=10, cnn_channels=4, feature_size=16,
+...                            hidden_size=32, latent_size=4, flow_layers=2, decoder_channels=8))
+>>> agent = EIGAgent(model, num_samples=4)
+>>> obs, info = env.reset(seed=0)
+>>> state, done = None, False
+>>> while not done:
 ...     action, state = agent.predict(obs, state)
-...     agent.eig_map  # (G, G) EIG of every cell, the map that chose action["location"]
 ...     obs, reward, done, truncated, info = env.step(action)
+>>> agent.eig_map.shape  # (G, G): the EIG of every cell, the map that chose the last location
+(6, 6)
+>>> int(agent.visited.sum())  # six glimpses, six different cells
+6
 
 The state passed back is ``(h, visited)``: the recurrent state ``(B, H)`` and the cells seen so
 far ``(B, L)``; ``episode_start`` (a bool per env) clears it where an episode starts. The action's

@@ -13,8 +13,24 @@ observations and returns native actions (the agent's location, the classifier's 
 evaluation replay the pair as it was trained. On an env of another configuration (glimpse shape,
 classes, episode length, image size) it fails with one line naming what differs.
 
->>> policy = load_pair("runs/loop/sac_loop_GlimpseEnv-v0_seed0.zip")  # doctest: +SKIP
->>> action, state = policy.predict(obs)  # doctest: +SKIP
+>>> import tempfile, gymnasium as gym, torch
+>>> from agents.in_the_loop.train import train_loop
+>>> from glimpse_env.data import ImageDataset
+>>> data = ImageDataset(torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8),
+...                     torch.arange(32) % 10, classes=tuple("0123456789"))
+>>> run = train_loop("sac_loop", "GlimpseEnv-v0", 64, env_kwargs={"dataset": data},
+...                  hyperparams={"learning_starts": 16, "buffer_size": 500}, num_envs=4)
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = save_pair(run.model, f"{folder.name}/sac_loop", run.metadata, run.classifier)
+>>> path.name
+'sac_loop.zip'
+>>> env = gym.make("GlimpseEnv-v0", dataset=data)
+>>> policy = load_pair(path, env)  # checks env's configuration against the file's
+>>> obs, info = env.reset(seed=0)
+>>> action, state = policy.predict(obs)  # native: where to look and the classifier's logits
+>>> action["location"].shape, action["logits"].shape
+((2,), (10,))
+>>> folder.cleanup()
 """
 
 from __future__ import annotations

@@ -17,9 +17,15 @@ algorithm's own ``train()``, as many supervised steps of the class head and the 
 - off-policy: ``gradient_steps`` batches of ``batch_size`` transitions from the replay buffer;
 - PPO: ``n_epochs`` passes over the rollout in minibatches of ``batch_size``.
 
->>> from agents.sb3.hybrid_env import make_hybrid_vec_env  # doctest: +SKIP
->>> venv = make_hybrid_vec_env("GlimpseEnv-v0", split="test[:8000]")  # doctest: +SKIP
->>> HybridSAC("MlpPolicy", venv, verbose=1).learn(2_000)  # doctest: +SKIP
+>>> import torch
+>>> from agents.sb3.hybrid_env import make_hybrid_vec_env
+>>> from glimpse_env.data import ImageDataset
+>>> data = ImageDataset(torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8),
+...                     torch.arange(40) % 10, classes=tuple("0123456789"))
+>>> venv = make_hybrid_vec_env("GlimpseEnv-v0", num_envs=4, dataset=data)  # or split="test[:8000]"
+>>> model = HybridSAC("MlpPolicy", venv, learning_starts=32, seed=0).learn(64)
+>>> model.num_timesteps, bool(model.class_loss > 0)  # its class head trained by cross-entropy
+(64, True)
 """
 
 from __future__ import annotations

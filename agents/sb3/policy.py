@@ -13,10 +13,22 @@ crafted one runs code): it rebuilds the model from the description and reads the
 ``torch.load(..., weights_only=True)``. A zip without a description (saved by an older
 glimpse-env, or not by glimpse-env) is refused.
 
->>> policy = load_policy("runs/sb3/ppo_GlimpseEnv-v0_seed0.zip")  # doctest: +SKIP
->>> action, state = policy.predict(obs)  # doctest: +SKIP
->>> sorted(action)  # doctest: +SKIP
+>>> import tempfile, gymnasium as gym, torch
+>>> from agents.sb3.train import train_sb3
+>>> from glimpse_env.data import ImageDataset
+>>> data = ImageDataset(torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8),
+...                     torch.arange(32) % 10, classes=tuple("0123456789"))
+>>> run = train_sb3("ppo", "GlimpseEnv-v0", 64, env_kwargs={"dataset": data},
+...                 hyperparams={"n_steps": 16, "batch_size": 32}, num_envs=4)
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = run.save(f"{folder.name}/ppo")  # SB3's zip and glimpse_env.json
+>>> env = gym.make("GlimpseEnv-v0", dataset=data)
+>>> policy = load_policy(path, env)
+>>> obs, info = env.reset(seed=0)
+>>> action, state = policy.predict(obs)
+>>> sorted(action)
 ['location', 'logits']
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
