@@ -7,6 +7,12 @@ A run is a pair of files in ``--folder`` sharing a stem: ``STEM.metrics.csv`` (w
 ``STEM.eval.json`` (``glimpse-env eval ram --json-out``: the env id, and the deterministic test
 error of the final weights, drawn as a dot at the run's last epoch). Each panel carries the
 paper's error and the same-data CNN's (:data:`REFERENCES`) as dashed lines.
+
+Warm restarts (a run started ``--init-from`` another's last weights) are drawn as one line with
+``--chains``: ``A+B+C`` joins runs ``A``, ``B`` and ``C`` (stems found anywhere under
+``--folder``), each one's epochs counted on from the previous one's last:
+
+``python -m agents.ram.curves --chains 'ram-a-seed1+ram-b-seed1;ram-a-seed2+ram-b-seed2'``
 """
 
 from __future__ import annotations
@@ -19,7 +25,16 @@ from pathlib import Path
 
 from agents.harness import run_command
 
-__all__ = ["REFERENCES", "Args", "RunCurve", "main", "plot_curves", "read_runs"]
+__all__ = [
+    "REFERENCES",
+    "Args",
+    "RunCurve",
+    "chain_runs",
+    "main",
+    "plot_curves",
+    "read_chains",
+    "read_runs",
+]
 
 REFERENCES: dict[str, dict[str, float]] = {
     "GlimpseEnv-v0": {"paper RAM": 1.29, "same-data CNN": 1.00},
@@ -89,6 +104,60 @@ def read_runs(folder: str | Path, select: str = "") -> list[RunCurve]:
     return runs
 
 
+def chain_runs(runs: list[RunCurve]) -> RunCurve:
+    """Runs trained one after another (each from the previous one's last weights) as one curve:
+    each run's epochs counted on from the previous run's last epoch, the final evaluation the
+    last run's, the name the first run's with ``+ N restarts``.
+
+    Raises:
+        ValueError: no runs, or runs of different envs.
+    """
+    if not runs:
+        raise ValueError("a chain needs at least one run")
+    envs = {run.env_id for run in runs}
+    if len(envs) > 1:
+        raise ValueError(f"a chain's runs must share an env, got {sorted(envs)}")
+    epochs: list[int] = []
+    errors: list[float] = []
+    offset = 0
+    for run in runs:
+        epochs += [offset + epoch for epoch in run.epochs]
+        errors += run.errors
+        offset += run.final_epoch
+    restarts = len(runs) - 1
+    suffix = f" + {restarts} restart{'s' if restarts != 1 else ''}" if restarts else ""
+    return RunCurve(
+        name=runs[0].name + suffix,
+        env_id=runs[0].env_id,
+        epochs=tuple(epochs),
+        errors=tuple(errors),
+        final_epoch=offset,
+        final_error=runs[-1].final_error,
+    )
+
+
+def read_chains(folder: str | Path, chains: str) -> list[RunCurve]:
+    """The chains of ``chains`` (``;``-separated, each a ``+``-joined list of stems found anywhere
+    under ``folder``), each as one :func:`chain_runs` curve.
+
+    Raises:
+        ValueError: a stem found nowhere or in two places, or a malformed run (one line).
+    """
+    curves = []
+    for chain in filter(None, (part.strip() for part in chains.split(";"))):
+        runs = []
+        for stem in (part.strip() for part in chain.split("+")):
+            found = sorted(Path(folder).rglob(f"{stem}.metrics.csv"))
+            if len(found) != 1:
+                where = "nowhere" if not found else f"{len(found)} times"
+                raise ValueError(f"run {stem!r} of chain {chain!r} found {where} under {folder}")
+            runs.append(_read_run(found[0]))
+        curves.append(chain_runs(runs))
+    if not curves:
+        raise ValueError(f"no chain in {chains!r} (expected 'A+B;C+D')")
+    return curves
+
+
 def plot_curves(runs: list[RunCurve], path: str | Path) -> None:
     """One panel per env (in :data:`REFERENCES` order): each run's test error (log scale)."""
     import matplotlib
@@ -139,13 +208,19 @@ class Args:
     """Where the runs' STEM.metrics.csv and STEM.eval.json files are."""
     select: str = ""
     """Only the runs whose file stem contains this (e.g. 'seed')."""
+    chains: str = ""
+    """Instead of --select: runs trained one from another's last weights, drawn as one line each
+    ('A+B+C;D+E': stems found anywhere under --folder)."""
     out: str = "docs/images/ram-curves.png"
     """The PNG to write."""
 
 
 def run(args: Args) -> Path:
-    """Read the runs, write the plot; its path."""
-    runs = read_runs(args.folder, args.select)
+    """Read the runs (or chains), write the plot; its path."""
+    if args.chains:
+        runs = read_chains(args.folder, args.chains)
+    else:
+        runs = read_runs(args.folder, args.select)
     plot_curves(runs, args.out)
     print(f"wrote {args.out}: {len(runs)} runs")
     return Path(args.out)
