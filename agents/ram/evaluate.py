@@ -40,6 +40,8 @@ class EvalResult:
         accuracy_per_glimpse: ``(T,)`` accuracy of the belief after glimpse ``1..T``.
         entropy_per_glimpse: ``(T,)`` mean entropy (nats) of one episode's belief after each
             glimpse.
+        look_step_per_glimpse: ``(T-1,)`` mean distance in pixels of the canvas from the
+            previous glimpse's centre to glimpse ``2..T``'s (how far each look moves).
         mean_reward: mean over episodes of the sum of the env's rewards.
         num_images: images evaluated (each once).
         mode: ``"deterministic"`` or ``"monte-carlo"``.
@@ -50,6 +52,7 @@ class EvalResult:
     accuracy: float
     accuracy_per_glimpse: list[float] = field(default_factory=list)
     entropy_per_glimpse: list[float] = field(default_factory=list)
+    look_step_per_glimpse: list[float] = field(default_factory=list)
     mean_reward: float = 0.0
     num_images: int = 0
     mode: str = "deterministic"
@@ -60,10 +63,12 @@ class EvalResult:
 
     def summary(self) -> str:
         per_glimpse = " ".join(f"{a:.4f}" for a in self.accuracy_per_glimpse)
+        steps = " ".join(f"{d:.1f}" for d in self.look_step_per_glimpse)
         return (
             f"{self.mode} (M={self.mc_samples}) on {self.num_images} images: "
             f"error {100 * self.error:.2f}%  accuracy {100 * self.accuracy:.2f}%  "
-            f"mean reward {self.mean_reward:.4f}\n  accuracy per glimpse: {per_glimpse}"
+            f"mean reward {self.mean_reward:.4f}\n  accuracy per glimpse: {per_glimpse}\n"
+            f"  look step per glimpse (px): {steps}"
         )
 
 
@@ -109,6 +114,9 @@ def evaluate(
     num_steps = core.config.num_glimpses
     correct = torch.zeros(num_steps, device=device)
     entropy = torch.zeros(num_steps, device=device)
+    look_step = torch.zeros(num_steps - 1, device=device)
+    height, width = core.canvas_shape[-2:]  # (x, y) in [-1, 1] span the canvas (the sensor's map)
+    pixels_per_unit = torch.tensor([width / 2.0, height / 2.0], device=device)
     reward = torch.zeros((), device=device)
     for index in torch.arange(core.num_images, device=device).split(batch_size):
         state = core.reset(generator, index=index.repeat(samples))
@@ -116,6 +124,8 @@ def evaluate(
         log_p = torch.log_softmax(episodes.logits, dim=-1)  # (T, M*B, n)
         entropy += -(log_p.exp() * log_p).sum(-1).sum(-1)
         reward += episodes.rewards.sum()
+        moves = (episodes.locations.diff(dim=0) * pixels_per_unit).norm(dim=-1)  # (T-1, M*B)
+        look_step += moves.sum(-1)
         belief = log_p.exp().unflatten(1, (samples, len(index))).mean(1)  # (T, B, n)
         correct += (belief.argmax(-1) == core.labels[index]).sum(-1)
     model.train(was_training)
@@ -126,6 +136,7 @@ def evaluate(
         accuracy=accuracy_per_glimpse[-1],
         accuracy_per_glimpse=accuracy_per_glimpse,
         entropy_per_glimpse=(entropy / episodes_played).tolist(),
+        look_step_per_glimpse=(look_step / episodes_played).tolist(),
         mean_reward=float(reward) / episodes_played,
         num_images=core.num_images,
         mode="deterministic" if mc_samples == 0 else "monte-carlo",
