@@ -12,9 +12,28 @@ from hypothesis import strategies as st
 
 from agents.ram.checkpoint import load_checkpoint, load_model
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
-from agents.ram.train import train
+from agents.ram.train import Args, train
 from agents.ram.widen import main, widen_core
-from tests.test_ram_multirun import small_args
+
+
+def small_args(out, **changes) -> Args:
+    """A tiny 28x28 RAM run on the shared data (seconds on one core)."""
+    args = Args(
+        env="GlimpseEnv-v0",
+        split="test[:96]",
+        test_split="test[9950:]",
+        epochs=1,
+        batch_size=32,
+        learning_rate=3e-3,
+        hidden_size=16,
+        glimpse_hidden=8,
+        glimpse_features=16,
+        threads=1,
+        out=str(out),
+        progress=False,
+        tensorboard=False,
+    )
+    return replace(args, **changes)
 
 
 def rollout(model: RecurrentAttentionModel, glimpses, locations):
@@ -90,7 +109,7 @@ def test_bad_widths_and_noise_are_errors():
 
 def test_a_widened_checkpoint_trains_on_with_init_from(tmp_path, capsys):
     """The command line: train, widen, train on at the new width from the widened weights."""
-    train(small_args(tmp_path / "narrow", env="GlimpseEnv-v0", seeds=None, epochs=1))
+    train(small_args(tmp_path / "narrow"))
     narrow = tmp_path / "narrow" / "last.pt"
     widened = tmp_path / "wide-init.pt"
     assert main(["--checkpoint", str(narrow), "--hidden-size", "40", "--out", str(widened)]) == 0
@@ -104,9 +123,6 @@ def test_a_widened_checkpoint_trains_on_with_init_from(tmp_path, capsys):
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
     tuned = small_args(
         tmp_path / "wide",
-        env="GlimpseEnv-v0",
-        seeds=None,
-        epochs=1,
         hidden_size=40,
         learning_rate=1e-9,
         lr_warmup=0,
