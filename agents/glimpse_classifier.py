@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from agents.learning_curve import LearningCurve
+from agents.learning_curve import LearningCurve, Point
 from glimpse_env.core.batched import GlimpseCore
 
 __all__ = ["LOOKING_RULES", "ClassifierRun", "GlimpseClassifier", "train_glimpse_classifier"]
@@ -105,6 +105,7 @@ def train_glimpse_classifier(
     learning_rate: float = 1e-3,
     hidden: int = 128,
     curve_points: int = 50,
+    on_point: Callable[[Point], None] | None = None,
 ) -> ClassifierRun:
     """Train a :class:`GlimpseClassifier` on the glimpses that looking ``rule`` sees.
 
@@ -118,6 +119,7 @@ def train_glimpse_classifier(
         rule: a name in :data:`LOOKING_RULES`.
         budget: env steps.
         seed: seeds the initialisation, the images and the locations.
+        on_point: gets each point of the learning curve as it comes.
     """
     if rule not in LOOKING_RULES:
         raise ValueError(f"unknown looking rule {rule!r}; known: {', '.join(LOOKING_RULES)}")
@@ -128,7 +130,7 @@ def train_glimpse_classifier(
     optimizer = torch.optim.Adam(classifier.parameters(), lr=learning_rate)
     num_steps = core.config.num_glimpses
     updates = max(budget // (batch_size * num_steps), 1)
-    curve = LearningCurve(interval=max(budget // curve_points, 1))
+    curve = LearningCurve(interval=max(budget // curve_points, 1), on_point=on_point)
     started, env_steps = time.perf_counter(), 0
     for _ in range(updates):
         state = core.reset(generator, batch_size=batch_size)

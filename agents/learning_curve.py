@@ -17,9 +17,12 @@ over the episodes finished since the last point. The benchmark plots these point
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-__all__ = ["LearningCurve"]
+__all__ = ["LearningCurve", "Point"]
+
+Point = dict[str, float | int]
+"""One point of a curve: ``{"env_steps", "accuracy", "return", "episodes"}``."""
 
 
 class LearningCurve:
@@ -27,14 +30,17 @@ class LearningCurve:
 
     Args:
         interval: env steps between points (at least 1).
+        on_point: called with each new point as it is emitted (how the benchmark shows a
+            running cell's progress); None: nothing is called.
 
     Attributes:
         points: ``[{"env_steps", "accuracy", "return", "episodes"}, ...]`` in step order.
     """
 
-    def __init__(self, interval: int) -> None:
+    def __init__(self, interval: int, on_point: Callable[[Point], None] | None = None) -> None:
         self.interval = max(int(interval), 1)
-        self.points: list[dict[str, float | int]] = []
+        self.on_point = on_point
+        self.points: list[Point] = []
         self._correct: list[bool] = []
         self._returns: list[float] = []
         self._next = self.interval
@@ -61,6 +67,8 @@ class LearningCurve:
             }
         )
         self._correct, self._returns = [], []
+        if self.on_point is not None:
+            self.on_point(dict(self.points[-1]))
 
     def finish(self, env_steps: int) -> None:
         """At the end of training: the remaining episodes become a point, or, if they are fewer

@@ -22,6 +22,7 @@ import csv
 import functools
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from agents.benchmark.report import write_atomic
 from agents.evaluation import EvalProtocol, PredictPolicy, evaluate_policy, make_core
 from agents.in_the_loop.bench import loop_cell
 from agents.in_the_loop.names import DESCRIPTIONS as LOOP_DESCRIPTIONS
+from agents.learning_curve import Point
 from glimpse_env.core.batched import GlimpseCore
 
 __all__ = ["BUILTIN_AGENTS", "evaluate_cell", "make_eval_core", "saved_model_info"]
@@ -82,12 +84,13 @@ def sb3_cell(
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
     save_to: str | None = None,
+    progress: Callable[[Point], None] | None = None,
 ) -> CellResult:
     """An SB3 algorithm of :data:`agents.sb3.ALGOS` with its default hyperparameters."""
     from agents.sb3.algos import ALGOS
     from agents.sb3.train import train_sb3
 
-    run = train_sb3(algo, env_id, budget, seed, env_kwargs)
+    run = train_sb3(algo, env_id, budget, seed, env_kwargs, on_point=progress)
     spec = ALGOS[algo]
     info = {
         "algo": spec.algo_class.__name__,
@@ -110,12 +113,14 @@ def classifier_cell(
     budget: int,
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
+    progress: Callable[[Point], None] | None = None,
 ) -> CellResult:
     """Look by a fixed ``rule`` (random or center); guess with a classifier of those glimpses."""
     from agents.glimpse_classifier import train_glimpse_classifier
     from agents.heuristics import CenterPolicy, ClassifierGuessPolicy, RandomPolicy
 
-    run = train_glimpse_classifier(make_core(env_id, **env_kwargs), rule, budget, seed)
+    train_core = make_core(env_id, **env_kwargs)
+    run = train_glimpse_classifier(train_core, rule, budget, seed, on_point=progress)
     core = make_eval_core(env_id, env_kwargs, eval_kwargs)
     n, early_stop = core.num_classes, core.config.early_stop
     looker = RandomPolicy(n, early_stop, seed=seed) if rule == "random" else CenterPolicy(n)

@@ -5,7 +5,10 @@ CellResult``: train on ``gym.make(env_id, **env_kwargs)`` for at most ``budget``
 ``seed``, then evaluate the deterministic policy with the protocol ``eval_kwargs`` (the fields of
 :class:`agents.evaluation.EvalProtocol`). An agent whose function also takes a ``save_to``
 keyword saves what it trained there (the path without its suffix) when the grid keeps models
-(``glimpse-env bench --save-models``), and names the file in ``info["model"]``. The table of
+(``glimpse-env bench --save-models``), and names the file in ``info["model"]``. An agent whose
+function takes a ``progress`` keyword calls it with each point of its learning curve as training
+goes (``{"env_steps", "accuracy", "return", "episodes"}``): the runner shows a running cell's
+progress from these (:mod:`agents.benchmark.progress`). The table of
 agents is in :mod:`agents.benchmark.registry`, the built-in ones in :mod:`agents.benchmark.agents`.
 """
 

@@ -3,7 +3,8 @@
 The results file is append-only JSON lines: each finished cell is written, flushed and fsynced
 as it finishes, so an interrupted run loses no finished cell, and running the same grid again
 skips the cells already recorded ``ok`` (failed ones run again). A failing cell is recorded with
-its error and traceback; the other cells go on.
+its error and traceback; the other cells go on. While a cell trains, its latest learning-curve
+point is in ``running/`` beside the results file (:mod:`agents.benchmark.progress`).
 
 Executors: ``workers=0`` runs the cells one by one in this process; ``workers>=1`` in a
 ``ProcessPoolExecutor`` of that many spawned processes; ``ray="local"`` (a Ray instance started
@@ -28,28 +29,36 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from agents.benchmark.cells import CellResult, CellSpec
+from agents.benchmark.progress import (
+    CellProgressFile,
+    GridProgress,
+    clear_running,
+    read_running,
+)
 from agents.benchmark.registry import resolve_agent
+from agents.learning_curve import Point
 
-__all__ = ["GridProgress", "ResultsLog", "latest_records", "run_cell", "run_grid"]
+__all__ = ["ResultsLog", "latest_records", "run_cell", "run_grid"]
 
 Record = dict[str, Any]
 
 
-def run_cell(spec: CellSpec) -> Record:
-    """Train and evaluate one cell; never raises for the agent's errors (they are recorded)."""
+def run_cell(spec: CellSpec, progress: Callable[[Point], None] | None = None) -> Record:
+    """Train and evaluate one cell; never raises for the agent's errors (they are recorded).
+
+    ``progress`` is handed to agents that take it (called with each learning-curve point)."""
     torch.set_num_threads(max(int(spec.threads), 1))
     started = time.perf_counter()
     try:
         train_and_evaluate = resolve_agent(spec.agent)
-        save = {}
-        if (
-            spec.model_path is not None
-            and "save_to" in inspect.signature(train_and_evaluate).parameters
-        ):
+        parameters = inspect.signature(train_and_evaluate).parameters
+        save: dict[str, Any] = {}
+        if spec.model_path is not None and "save_to" in parameters:
             save["save_to"] = spec.model_path
+        if progress is not None and "progress" in parameters:
+            save["progress"] = progress
         result = train_and_evaluate(
             spec.env_id,
             spec.seed,
@@ -141,58 +150,21 @@ def latest_records(records: Iterable[Record], specs: Sequence[CellSpec]) -> list
     return [latest[spec.key] for spec in specs if spec.key in latest]
 
 
-class GridProgress:
-    """A progress bar of the grid (done, running, failed) and a line per finished cell.
-
-    Args:
-        total: cells in the grid.
-        skipped: cells already done in an earlier run.
-        enabled: False prints nothing.
-    """
-
-    def __init__(self, total: int, skipped: int = 0, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self.done, self.failed, self.running = skipped, 0, 0
-        self.bar = tqdm(
-            total=total, initial=skipped, desc="cells", unit="cell", disable=not enabled
-        )
-        self._show()
-
-    def _show(self) -> None:
-        self.bar.set_postfix(done=self.done, running=self.running, failed=self.failed)
-
-    def set_running(self, running: int) -> None:
-        if running != self.running:
-            self.running = running
-            self._show()
-
-    def finished(self, record: Record) -> None:
-        self.done += 1
-        ok = record["status"] == "ok"
-        self.failed += not ok
-        if self.enabled:
-            cell = f"{record['agent']} on {record['env_id']} seed {record['seed']}"
-            if ok:
-                line = (
-                    f"ok     {cell}: accuracy {record['accuracy']:.4f}, return "
-                    f"{record['mean_return']:.4f} ({record['wall_time_s']:.0f} s)"
-                )
-            else:
-                line = f"FAILED {cell}: {record['error']}"
-            self.bar.write(line)
-        self._show()
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def _run_inline(
-    specs: Sequence[CellSpec], report: Callable[[Record], None], progress: GridProgress
+    specs: Sequence[CellSpec],
+    report: Callable[[Record], None],
+    progress: GridProgress,
+    running: Path,
 ) -> None:
     for spec in specs:
         progress.set_running(1)
-        report(run_cell(spec))
+        to_file = CellProgressFile.for_cell(spec, running)
+
+        def show(point: Point, to_file: CellProgressFile = to_file) -> None:
+            to_file(point)
+            progress.cell_progress(to_file.snapshot(point))
+
+        report(run_cell(spec, show))
     progress.set_running(0)
 
 
@@ -212,6 +184,7 @@ def _run_processes(
     workers: int,
     report: Callable[[Record], None],
     progress: GridProgress,
+    running: Path,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     pool = futures.ProcessPoolExecutor(
@@ -221,9 +194,14 @@ def _run_processes(
         initargs=(os.getpid(),),
     )
     try:
-        pending = {pool.submit(run_cell, spec): spec for spec in specs}
+        pending = {
+            pool.submit(run_cell, spec, CellProgressFile.for_cell(spec, running)): spec
+            for spec in specs
+        }
         while pending:
             progress.set_running(min(sum(f.running() for f in pending), workers))
+            for snapshot in read_running(running, [spec.key for spec in pending.values()]):
+                progress.cell_progress(snapshot)
             finished, _ = futures.wait(pending, timeout=1.0, return_when=futures.FIRST_COMPLETED)
             for future in finished:
                 spec = pending.pop(future)
@@ -303,9 +281,12 @@ def run_grid(
     done = {r["key"] for r in log.records() if r.get("status") == "ok"}
     todo = [spec for spec in specs if spec.key not in done]
     bar = GridProgress(len(specs), len(specs) - len(todo), progress)
+    running = Path(results).parent / "running"
+    clear_running(running, [spec.key for spec in todo])  # left by a run that was killed
 
     def report(record: Record) -> None:
         log.append(record)
+        clear_running(running, [record["key"]])
         bar.finished(record)
 
     try:
@@ -314,9 +295,9 @@ def run_grid(
         elif ray is not None:
             _run_ray(todo, ray, workers, report, bar)
         elif workers <= 0:
-            _run_inline(todo, report, bar)
+            _run_inline(todo, report, bar, running)
         else:
-            _run_processes(todo, min(workers, len(todo)), report, bar)
+            _run_processes(todo, min(workers, len(todo)), report, bar, running)
     finally:
         bar.close()
     return latest_records(log.records(), specs)

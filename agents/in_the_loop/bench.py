@@ -8,9 +8,11 @@ with the cell's protocol.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from agents.benchmark.cells import CellResult
+from agents.learning_curve import Point
 
 __all__ = ["loop_cell"]
 
@@ -23,14 +25,15 @@ def loop_cell(
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
     save_to: str | None = None,
+    progress: Callable[[Point], None] | None = None,
 ) -> CellResult:
     """Train ``agent`` for ``budget`` env steps (whole rollouts for on-policy ones), evaluate;
-    ``save_to``: save the pair there (``.zip``)."""
+    ``save_to``: save the pair there (``.zip``); ``progress`` gets each learning-curve point."""
     from agents.benchmark.agents import evaluate_cell, make_eval_core, saved_model_info
     from agents.in_the_loop.algos import LOOP_AGENTS
     from agents.in_the_loop.train import train_loop
 
-    run = train_loop(agent, env_id, budget, seed, env_kwargs)
+    run = train_loop(agent, env_id, budget, seed, env_kwargs, on_point=progress)
     spec = LOOP_AGENTS[agent]
     info = {
         "algo": spec.algo_class.__name__,

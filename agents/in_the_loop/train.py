@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,7 @@ from agents.in_the_loop.algos import LOOP_AGENTS, LoopSpec
 from agents.in_the_loop.classifier import ClassifierSettings, OnlineClassifier
 from agents.in_the_loop.pair import LoopPolicy, PairMetadata, metadata_for, save_pair
 from agents.in_the_loop.sb3 import InTheLoopSB3VecEnv, make_in_the_loop_vec_env
-from agents.learning_curve import LearningCurve
+from agents.learning_curve import LearningCurve, Point
 from agents.sb3.hybrid_env import make_hybrid_vec_env
 from agents.sb3.train import learn_with_curve, whole_rollouts
 from glimpse_env.commands.cli_args import parse_json_object
@@ -112,12 +113,14 @@ def train_loop(
     device: str = "cpu",
     curve_points: int = 50,
     verbose: bool = False,
+    on_point: Callable[[Point], None] | None = None,
 ) -> LoopRun:
     """Train ``agent`` (a name in :data:`~agents.in_the_loop.algos.LOOP_AGENTS`) for about
     ``steps`` env steps.
 
     On-policy algorithms train on whole rollouts (``n_steps * num_envs`` steps), so ``steps`` is
-    rounded down to a multiple of that (at least one rollout). SB3 logs about 20 times a run.
+    rounded down to a multiple of that (at least one rollout). SB3 logs about 20 times a run;
+    ``on_point`` gets each point of the learning curve as it comes.
 
     Raises:
         ValueError: an unknown agent, bad classifier settings or hyperparameters.
@@ -142,7 +145,7 @@ def train_loop(
     else:  # ... or every log_interval episodes
         log_interval = max(steps // venv.env.core.config.num_glimpses // 20, 1)
     curve, train_time = learn_with_curve(
-        model, steps, curve_points, verbose, log_interval=log_interval
+        model, steps, curve_points, verbose, on_point, log_interval=log_interval
     )
     metadata = metadata_for(agent, spec.kind, venv, model, env_id, env_kwargs)
     venv.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -29,7 +30,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
 
 from agents.harness import run_command
 from agents.harness.budget import StepArgs, train_save_test
-from agents.learning_curve import LearningCurve
+from agents.learning_curve import LearningCurve, Point
 from agents.sb3.algos import ALGOS, AlgoSpec
 from agents.sb3.metadata import SB3Metadata
 from agents.sb3.policy import SB3Policy, metadata_from_venv, save_model
@@ -122,11 +123,17 @@ def whole_rollouts(model: BaseAlgorithm, steps: int) -> int:
 
 
 def learn_with_curve(
-    model: BaseAlgorithm, steps: int, curve_points: int = 50, verbose: bool = False, **learn: Any
+    model: BaseAlgorithm,
+    steps: int,
+    curve_points: int = 50,
+    verbose: bool = False,
+    on_point: Callable[[Point], None] | None = None,
+    **learn: Any,
 ) -> tuple[LearningCurve, float]:
     """``model.learn(steps, **learn)`` with a learning curve of about ``curve_points`` points of
-    its training episodes; ``(curve, wall time of learn in seconds)``."""
-    curve = LearningCurve(interval=max(steps // curve_points, 1))
+    its training episodes, each also given to ``on_point`` as it comes; ``(curve, wall time of
+    learn in seconds)``."""
+    curve = LearningCurve(interval=max(steps // curve_points, 1), on_point=on_point)
     started = time.perf_counter()
     model.learn(steps, callback=CurveCallback(curve, verbose), **learn)
     train_time = time.perf_counter() - started
@@ -175,11 +182,13 @@ def train_sb3(
     device: str = "cpu",
     curve_points: int = 50,
     verbose: bool = False,
+    on_point: Callable[[Point], None] | None = None,
 ) -> SB3Run:
     """Train ``algo`` (a name in :data:`~agents.sb3.algos.ALGOS`) for about ``steps`` env steps.
 
     On-policy algorithms train on whole rollouts (``n_steps * num_envs`` steps), so ``steps`` is
-    rounded down to a multiple of that (at least one rollout).
+    rounded down to a multiple of that (at least one rollout). ``on_point`` gets each point of
+    the learning curve as it comes.
     """
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; known: {', '.join(ALGOS)}")
@@ -194,7 +203,9 @@ def train_sb3(
         verbose=0,
         **{**spec.hyperparams, **(hyperparams or {})},
     )
-    curve, train_time = learn_with_curve(model, whole_rollouts(model, steps), curve_points, verbose)
+    curve, train_time = learn_with_curve(
+        model, whole_rollouts(model, steps), curve_points, verbose, on_point
+    )
     metadata = metadata_from_venv(algo, venv, env_id, env_kwargs)
     venv.close()
     return SB3Run(model, metadata, curve, int(model.num_timesteps), train_time)
