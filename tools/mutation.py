@@ -76,6 +76,11 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/test_harness.py",
         ),
     ),
+    "widen": ("agents/ram/widen.py", ("tests/test_ram_widen.py",)),
+    "bench_progress": (
+        "agents/benchmark/progress.py",
+        ("tests/test_bench_progress.py", "tests/test_bench.py"),
+    ),
 }
 
 PYTEST_ARGS = ("-p", "no:randomly", "-p", "no:cacheprovider", "-x", "-q")
