@@ -11,7 +11,14 @@ import pytest
 
 from agents.benchmark.agents import classifier_cell, sb3_cell
 from agents.benchmark.cells import CellResult, CellSpec
-from agents.benchmark.progress import GridProgress, running_path
+from agents.benchmark.progress import (
+    CellProgressFile,
+    GridProgress,
+    clear_running,
+    progress_line,
+    read_running,
+    running_path,
+)
 from agents.benchmark.registry import register_agent
 from agents.benchmark.runner import run_grid
 from agents.evaluation import EvalProtocol
@@ -31,7 +38,8 @@ def progress_agent(env_id, seed, budget, env_kwargs, eval_kwargs, progress=None)
         curve.add(steps, correct=[steps % 20 == 0], returns=[1.0])
         path = getattr(progress, "path", None)
         if path is not None:
-            seen.append(json.loads(open(path).read())["point"]["env_steps"])
+            saved = json.loads(open(path).read())
+            seen.append([saved["key"], saved["point"]["env_steps"]])
     curve.finish(budget)
     return CellResult(accuracy=0.5, mean_return=0.5, env_steps=budget, curve=curve.points,
                       info={"seen": seen})  # fmt: skip
@@ -77,7 +85,7 @@ def test_a_worker_process_writes_the_file_the_grid_reads(tmp_path, capsys):
     (record,) = run_grid([spec], tmp_path / "r.jsonl", workers=1, progress=True)
     assert record["status"] == "ok", record.get("traceback")
     # in the worker, the file held each point as it came
-    assert record["info"]["seen"] == list(range(STEP, 11 * STEP, STEP))
+    assert record["info"]["seen"] == [[spec.key, steps] for steps in range(STEP, 11 * STEP, STEP)]
     lines = running_lines(capsys.readouterr().out)  # polled once a second: some of the tenths
     percents = [percent for _, percent in lines]
     assert lines and percents == sorted(set(percents)) and all(p % 10 == 0 for p in percents)
@@ -141,3 +149,73 @@ def test_built_in_cells_report_their_curve_as_they_train(shared_data, cell):
     assert points[:-1] == result.curve[: len(points) - 1]  # the last may join the final point
     steps = [p["env_steps"] for p in points]
     assert steps == sorted(steps) and steps[-1] <= 4_096
+
+
+def test_progress_file_names_and_contents(tmp_path):
+    key = CellSpec("pkg.mod:agent", "GlimpseEnv-v0", 1, 500).key
+    assert running_path(tmp_path, key) == tmp_path / (
+        "pkg.mod-agent_GlimpseEnv-v0_seed1_budget500_" + key.rsplit("/", 1)[1] + ".json"
+    )
+    spec = CellSpec("fake", "GlimpseEnv-v0", 2, 500)
+    to_file = CellProgressFile.for_cell(spec, tmp_path)
+    point = {"env_steps": 100, "accuracy": 0.5, "return": 0.5, "episodes": 8}
+    to_file(point)
+    saved = json.loads(running_path(tmp_path, spec.key).read_text())
+    assert {k: saved[k] for k in ("key", "agent", "env_id", "seed", "budget", "point")} == {
+        "key": spec.key, "agent": "fake", "env_id": "GlimpseEnv-v0", "seed": 2, "budget": 500,
+        "point": point,
+    }  # fmt: skip
+    assert saved["started_at"] <= saved["updated_at"] <= time.time()
+    # a missing file is left out, the others still read
+    missing = CellSpec("fake", "GlimpseEnv-v0", 3, 500).key
+    assert read_running(tmp_path, [missing, spec.key]) == [saved]
+    clear_running(tmp_path, [missing, spec.key])
+    assert not list(tmp_path.iterdir())
+
+
+def test_progress_line_minutes_percent_and_a_budget_of_one():
+    snapshot = {"agent": "a", "env_id": "E", "seed": 0, "budget": 1, "started_at": 1000.0,
+                "updated_at": 1090.0, "point": {"env_steps": 1, "accuracy": 1.0}}  # fmt: skip
+    assert progress_line(snapshot).endswith(
+        ": 1 / 1 env steps (100%), train accuracy 1.000 (2 min)"
+    )
+    bar = GridProgress(total=1, enabled=False)
+    bar.cell_progress({**snapshot, "key": "k"})
+    assert bar._tenths == {"k": 10}
+
+
+def test_grid_progress_counts_and_lines_of_finished_cells(tmp_path, capsys):
+    records = run_grid(
+        [CellSpec("progress_agent", "GlimpseEnv-v0", 0, STEP), CellSpec("nosuch", "E", 0, STEP)],
+        tmp_path / "r.jsonl", workers=0, progress=True,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "ok     progress_agent on GlimpseEnv-v0 seed 0: accuracy 0.5000, return 0.5000 (" in out
+    assert f"FAILED nosuch on E seed 0: {records[1]['error']}" in out
+    bar = GridProgress(total=3, skipped=1, enabled=False)
+    assert (bar.done, bar.failed, bar.running) == (1, 0, 0)
+    bar.finished(records[0])
+    bar.finished(records[1])
+    assert (bar.done, bar.failed) == (3, 1)
+    bar.close()
+
+
+def test_a_cell_past_its_budget_prints_100_percent_once(capsys):
+    bar = GridProgress(total=1, enabled=True)
+    for steps in (1000, 1016):  # off-policy steps end on a multiple of the envs
+        bar.cell_progress({"key": "k", "agent": "a", "env_id": "E", "seed": 0, "budget": 1000,
+                           "started_at": 0.0, "updated_at": 60.0,
+                           "point": {"env_steps": steps, "accuracy": 0.5}})  # fmt: skip
+    bar.close()
+    assert [percent for _, percent in running_lines(capsys.readouterr().out)] == [100]
+
+
+def test_the_bar_shows_done_running_and_failed(capsys):
+    """tqdm sorts the postfix's keys."""
+    bar = GridProgress(total=4, skipped=2, enabled=True)
+    assert bar.bar.postfix == "done=2, failed=0, running=0" and bar.bar.n == 2
+    bar.set_running(2)
+    assert bar.bar.postfix == "done=2, failed=0, running=2"
+    bar.finished({"status": "failed", "agent": "a", "env_id": "E", "seed": 0, "error": "E: x"})
+    assert bar.bar.postfix == "done=3, failed=1, running=2" and bar.bar.n == 3
+    bar.close()
