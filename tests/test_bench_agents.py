@@ -38,11 +38,19 @@ def test_center_classifier_learns_and_beats_chance(shared_data):
 
 
 def test_ram_cell_trains_whole_epochs_within_the_budget(shared_data, tmp_path):
+    points = []
     cell = ram_cell(
-        "GlimpseEnv-v0", 0, 7_000, {"split": "test[:500]"}, EVAL, save_to=str(tmp_path / "ram")
+        "GlimpseEnv-v0",
+        0,
+        7_000,
+        {"split": "test[:500]"},
+        EVAL,
+        save_to=str(tmp_path / "ram"),
+        progress=points.append,
     )  # 3,000 steps per epoch
     assert (cell.info["epochs"], cell.env_steps) == (2, 6_000)
     assert [point["env_steps"] for point in cell.curve] == [3_000, 6_000]
+    assert points == cell.curve  # each epoch's point as it ended
     assert 0 <= cell.accuracy <= 1 and cell.eval_episodes == 300
     # the kept checkpoint is the evaluated agent
     assert cell.info["model"] == str(tmp_path / "ram.pt")
@@ -90,3 +98,10 @@ def test_chance_policy_guesses_every_class():
     guesses = action["logits"].argmax(1)
     assert set(guesses.tolist()) == set(range(10))
     assert np.abs(action["location"]).max() <= 1
+
+
+def test_ram_train_follows_one_run_only():
+    from agents.ram.train import Args, train
+
+    with pytest.raises(ValueError, match="on_epoch follows one run"):
+        train(Args(env="GlimpseEnv-v0", seeds="1,2", out=None), on_epoch=print)

@@ -158,9 +158,11 @@ def ram_cell(
     env_kwargs: dict[str, Any],
     eval_kwargs: dict[str, Any],
     save_to: str | None = None,
+    progress: Callable[[Point], None] | None = None,
 ) -> CellResult:
     """RAM with its trainer's defaults for as many whole epochs as the budget holds (>= 1);
-    ``save_to``: its last checkpoint is copied to ``SAVE_TO.pt``."""
+    ``save_to``: its last checkpoint is copied to ``SAVE_TO.pt``; ``progress`` gets each
+    epoch's point of the curve."""
     try:
         from agents.ram import RAMAgent
         from agents.ram.train import Args, train
@@ -185,23 +187,23 @@ def ram_cell(
             progress=False,
             tensorboard=False,
         )
-        summary = train(args)
+
+        def point(row: dict[str, Any]) -> Point:
+            return {
+                "env_steps": int(row["epoch"]) * steps_per_epoch,
+                "accuracy": float(row["train_accuracy"]),
+                "return": float(row["train_reward"]),
+                "episodes": train_core.num_images,
+            }
+
+        summary = train(args, None if progress is None else lambda row: progress(point(row)))
         agent = RAMAgent.from_checkpoint(Path(out) / "last.pt")
         with (Path(out) / "metrics.csv").open(newline="") as f:
-            rows = list(csv.DictReader(f))
+            curve = [point(row) for row in csv.DictReader(f)]
         saved = {}
         if save_to is not None:
             saved["model"] = f"{save_to}.pt"
             write_atomic(saved["model"], (Path(out) / "last.pt").read_bytes())
-    curve = [
-        {
-            "env_steps": int(row["epoch"]) * steps_per_epoch,
-            "accuracy": float(row["train_accuracy"]),
-            "return": float(row["train_reward"]),
-            "episodes": train_core.num_images,
-        }
-        for row in rows
-    ]
     info = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, **saved}
     core = make_eval_core(env_id, env_kwargs, eval_kwargs)
     return evaluate_cell(

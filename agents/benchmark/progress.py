@@ -1,7 +1,7 @@
 """What a running grid shows: a bar over its cells, and each running cell's training progress.
 
 A cell can train for an hour. Agents whose function takes a ``progress`` keyword (every
-built-in one but ``ram`` and ``chance``) call it with each point of their learning curve; the
+built-in one that trains: all but ``chance``) call it with each point of their learning curve; the
 runner hands them a :class:`CellProgressFile`, which writes the cell's latest point to
 ``OUT/running/AGENT_ENV_seedSEED_....json`` (atomically, so a reader never sees half a file).
 The grid's process reads those files once a second and prints a line each time a cell passes

@@ -154,10 +154,15 @@ def train_epoch(
 _write_json = write_json  # the name agents.ram.multirun imports
 
 
-def fit(args: T, make_trainer: Callable[[T], Trainer]) -> dict[str, Any]:
+def fit(
+    args: T,
+    make_trainer: Callable[[T], Trainer],
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Train ``make_trainer(args)`` as ``args`` says; returns the contents of ``results.json``.
 
-    ``args.out`` None writes no file (no checkpoints, metrics or results).
+    ``args.out`` None writes no file (no checkpoints, metrics or results). ``on_epoch`` gets
+    each epoch's row of ``metrics.csv`` (a dict) as the epoch ends.
 
     Raises:
         ValueError: an argument no run can use, an unknown env, bad JSON... (before ``--out``
@@ -167,17 +172,23 @@ def fit(args: T, make_trainer: Callable[[T], Trainer]) -> dict[str, Any]:
     args.check()
     with torch_threads(args.threads):
         trainer = make_trainer(args)
-        return _fit(args, trainer)
+        return _fit(args, trainer, on_epoch)
 
 
-def _fit(args: TrainArgs, trainer: Trainer) -> dict[str, Any]:
+def _fit(
+    args: TrainArgs,
+    trainer: Trainer,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     run = open_run(args, trainer)
     print(f"training {trainer.describe()} on {torch.device(args.device)}")
     try:
         for epoch in range(run.state.epoch + 1, args.epochs + 1):
             started = time.perf_counter()
             means = train_epoch(trainer, run.optimization, run.generator, epoch, args)
-            end_epoch(run, epoch, means, time.perf_counter() - started)
+            row = end_epoch(run, epoch, means, time.perf_counter() - started)
+            if on_epoch is not None:
+                on_epoch(row)
     finally:
         if run.log is not None:
             run.log.close()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -311,15 +311,18 @@ def fill_pattern(pattern: str, flag: str, env: str, seed: int) -> str:
         ) from err
 
 
-def train(args: Args) -> dict[str, Any]:
+def train(args: Args, on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the training described by ``args``; returns the final test results (also in JSON).
 
     Several runs (``--seeds``, several ``--env`` ids) return ``{"runs": [results, ...]}``.
+    ``on_epoch`` (one run only) gets each epoch's row of ``metrics.csv`` as the epoch ends.
     """
     if args.seeds is None and "," not in args.env:
         if any(path is not None and "{" in path for path in (args.out, args.init_from)):
             args = run_args(args)[0]
-        return fit(args, RAMTrainer)
+        return fit(args, RAMTrainer, on_epoch)
+    if on_epoch is not None:
+        raise ValueError("on_epoch follows one run; these arguments train several")
     summaries = fit_runs(run_args(args), partial(RAMTrainer, cores={}), joint_train_batch)
     return {"runs": summaries}
 
