@@ -194,15 +194,15 @@ def test_grid_progress_counts_and_lines_of_finished_cells(tmp_path, capsys):
     assert f"FAILED nosuch on E seed 0: {records[1]['error']}" in out
     bar = GridProgress(total=3, skipped=1, enabled=False)
     assert (bar.done, bar.failed, bar.running) == (1, 0, 0)
-    bar.finished(records[0])
     bar.finished(records[1])
+    bar.finished(records[0])  # an ok cell after a failed one: still one failure
     assert (bar.done, bar.failed) == (3, 1)
     bar.close()
 
 
 def test_a_cell_past_its_budget_prints_100_percent_once(capsys):
     bar = GridProgress(total=1, enabled=True)
-    for steps in (1000, 1016):  # off-policy steps end on a multiple of the envs
+    for steps in (1000, 1100):  # a curve's last point can pass the budget
         bar.cell_progress({"key": "k", "agent": "a", "env_id": "E", "seed": 0, "budget": 1000,
                            "started_at": 0.0, "updated_at": 60.0,
                            "point": {"env_steps": steps, "accuracy": 0.5}})  # fmt: skip
@@ -212,8 +212,13 @@ def test_a_cell_past_its_budget_prints_100_percent_once(capsys):
 
 def test_the_bar_shows_done_running_and_failed(capsys):
     """tqdm sorts the postfix's keys."""
+    default = GridProgress(total=3)
+    assert (default.enabled, default.done, default.bar.total) == (True, 0, 3)
+    default.close()
     bar = GridProgress(total=4, skipped=2, enabled=True)
     assert bar.bar.postfix == "done=2, failed=0, running=0" and bar.bar.n == 2
+    assert str(bar.bar).startswith("cells:  50%|") and " 2/4 [" in str(bar.bar)
+    assert "cell/s" in str(bar.bar)
     bar.set_running(2)
     assert bar.bar.postfix == "done=2, failed=0, running=2"
     bar.finished({"status": "failed", "agent": "a", "env_id": "E", "seed": 0, "error": "E: x"})
