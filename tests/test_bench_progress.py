@@ -31,6 +31,7 @@ STEP = 10  # env steps between the points of progress_agent
 def progress_agent(env_id, seed, budget, env_kwargs, eval_kwargs, progress=None) -> CellResult:
     """A point every STEP env steps (a pause before each); records what its progress file held
     after each point (when it is handed a file)."""
+    entered = time.time()
     curve = LearningCurve(interval=STEP, on_point=progress)
     seen = []
     for steps in range(STEP, budget + 1, STEP):
@@ -42,7 +43,8 @@ def progress_agent(env_id, seed, budget, env_kwargs, eval_kwargs, progress=None)
             seen.append([saved["key"], saved["point"]["env_steps"]])
     curve.finish(budget)
     return CellResult(accuracy=0.5, mean_return=0.5, env_steps=budget, curve=curve.points,
-                      info={"seen": seen})  # fmt: skip
+                      info={"seen": seen, "entered": entered,
+                            "started_at": getattr(progress, "started_at", None)})  # fmt: skip
 
 
 register_agent("progress_agent", progress_agent)
@@ -90,6 +92,16 @@ def test_a_worker_process_writes_the_file_the_grid_reads(tmp_path, capsys):
     percents = [percent for _, percent in lines]
     assert lines and percents == sorted(set(percents)) and all(p % 10 == 0 for p in percents)
     assert not running_path(tmp_path / "running", spec.key).exists()
+
+
+def test_a_queued_cells_clock_starts_when_it_starts(tmp_path):
+    """One worker, two cells: the second's progress file counts its minutes from its own
+    start, not from the grid's (when it was queued)."""
+    specs = [CellSpec("test_bench_progress:progress_agent", "GlimpseEnv-v0", seed, 5 * STEP,
+                      env_kwargs={"pause": 0.2}) for seed in (0, 1)]  # fmt: skip
+    first, second = run_grid(specs, tmp_path / "r.jsonl", workers=1, progress=False)
+    assert second["info"]["started_at"] >= first["finished_at"]
+    assert 0 <= second["info"]["entered"] - second["info"]["started_at"] < 1.0
 
 
 def test_stale_files_of_this_grid_are_cleared_and_others_kept(tmp_path):

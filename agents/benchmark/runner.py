@@ -168,6 +168,12 @@ def _run_inline(
     progress.set_running(0)
 
 
+def _run_cell_with_file(spec: CellSpec, running: str) -> Record:
+    """Worker side: the cell's progress file starts its clock when the cell starts, not when
+    the cell was queued."""
+    return run_cell(spec, CellProgressFile.for_cell(spec, running))
+
+
 def _exit_with_parent(parent: int) -> None:
     """Worker initializer: end this worker when the runner dies (no orphans burning CPU)."""
 
@@ -194,10 +200,7 @@ def _run_processes(
         initargs=(os.getpid(),),
     )
     try:
-        pending = {
-            pool.submit(run_cell, spec, CellProgressFile.for_cell(spec, running)): spec
-            for spec in specs
-        }
+        pending = {pool.submit(_run_cell_with_file, spec, str(running)): spec for spec in specs}
         while pending:
             progress.set_running(min(sum(f.running() for f in pending), workers))
             for snapshot in read_running(running, [spec.key for spec in pending.values()]):
